@@ -1,0 +1,203 @@
+"""``affectlab`` command line: parses arguments and calls the Python API, nothing more."""
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import AffectLabError, InputError
+
+out = Console()
+err = Console(stderr=True)
+
+
+# ---- predict -------------------------------------------------------------------------------
+def _read_inputs(args: argparse.Namespace) -> list[str]:
+    if args.text:
+        return [" ".join(args.text)] if not args.each else list(args.text)
+    if args.file:
+        from .io_inputs import read_texts
+
+        return read_texts(args.file, column=args.column)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("give a text, --file FILE, or pipe texts on standard input (one per line)")
+    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    if not texts:
+        raise InputError("standard input held no text")
+    return texts
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
+    texts = _read_inputs(args)
+    pipeline = Pipeline.load(args.pipeline) if args.pipeline else Pipeline.default("text")
+    predictions = pipeline.predict(texts, progress=len(texts) > 200)
+    fmt = "json" if args.json else args.format
+    rows = [p.to_dict() for p in predictions]
+    for row in rows:
+        row.pop("extras", None) if not row.get("extras") else None
+    if fmt == "json":
+        text = json.dumps(rows[0] if len(rows) == 1 and not args.file else rows, indent=2)
+    elif fmt == "jsonl":
+        text = "\n".join(json.dumps(r) for r in rows)
+    elif fmt == "csv":
+        buffer = io.StringIO()
+        classes = list(pipeline.scheme.classes)
+        writer = csv.writer(buffer)
+        writer.writerow(["text", "label", *classes])
+        for r in rows:
+            label = r["label"] if isinstance(r["label"], str) else ";".join(r["label"])
+            writer.writerow([r["text"], label, *(r["probabilities"][c] for c in classes)])
+        text = buffer.getvalue().rstrip("\n")
+    else:
+        _print_table(rows, pipeline.scheme.classes, args.top)
+        return 0
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        err.print(f"wrote {len(rows)} predictions to {args.output}")
+    else:
+        print(text)
+    return 0
+
+
+def _print_table(rows: list[dict], classes: Sequence[str], top: int) -> None:
+    table = Table(show_lines=False)
+    table.add_column("text", overflow="fold", max_width=60)
+    table.add_column("emotion", style="bold")
+    table.add_column(f"top {top} probabilities")
+    for r in rows:
+        ranked = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:top]
+        label = r["label"] if isinstance(r["label"], str) else ", ".join(r["label"]) or "(none)"
+        table.add_row(r["text"], label, "  ".join(f"{k} {v:.2f}" for k, v in ranked))
+    out.print(table)
+
+
+# ---- run -----------------------------------------------------------------------------------
+def cmd_run(args: argparse.Namespace) -> int:
+    from .experiments import load_config, run_experiment
+
+    config = load_config(args.config)
+    result = run_experiment(config, data_root=args.data_root, out_dir=args.out, force=args.force)
+    test = result.results["test"]
+    verb = "already done (use --force to rerun)" if result.skipped else "finished"
+    err.print(f"[bold]{config.name}[/bold] {verb}: {result.run_dir}")
+    keys = [k for k in ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1") if k in test]
+    out.print("test  " + "  ".join(f"{k}={test[k]:.4f}" for k in keys))
+    return 0
+
+
+# ---- datasets / labels / models ------------------------------------------------------------
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from .corpora import corpus_status
+
+    root = Path(args.data_root)
+    table = Table(title=f"datasets under {root}")
+    table.add_column("loader")
+    table.add_column("found")
+    for name, found in corpus_status(root).items():
+        mark = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "any file (tabular)"}[found]
+        table.add_row(name, mark)
+    out.print(table)
+    return 0
+
+
+def cmd_labels(args: argparse.Namespace) -> int:
+    from .labels import get_scheme, list_mappings, list_schemes
+
+    if args.scheme:
+        scheme = get_scheme(args.scheme)
+        kind = "multi-label" if scheme.multi_label else "single-label"
+        out.print(f"[bold]{scheme.name}[/bold] ({kind}, {len(scheme)} classes): {scheme.description}")
+        for i, name in enumerate(scheme.classes):
+            out.print(f"  {i:>2}  {name}")
+        return 0
+    table = Table(title="label schemes")
+    for column in ("scheme", "type", "classes"):
+        table.add_column(column)
+    for name in list_schemes():
+        scheme = get_scheme(name)
+        table.add_row(name, "multi" if scheme.multi_label else "single", str(len(scheme)))
+    out.print(table)
+    out.print("mappings: " + ", ".join(list_mappings()))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .features import list_layer_combinations, list_poolers
+    from .models import list_aggregators, list_models
+
+    out.print("models:      " + ", ".join(list_models()))
+    out.print("aggregators: " + ", ".join(list_aggregators()))
+    out.print("layers:      " + ", ".join(list_layer_combinations()) + ", stack_last4")
+    out.print("pooling:     " + ", ".join(list_poolers()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="affectlab", description="Emotion recognition, research to production.")
+    parser.add_argument("--version", action="version", version=f"affectlab {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("predict", help="predict emotions for texts with a pipeline (default: shipped model)")
+    p.add_argument("text", nargs="*", help="the text (several words are joined into one text)")
+    p.add_argument("--each", action="store_true", help="treat each argument as its own text")
+    p.add_argument("--file", help="txt (one text per line), CSV/TSV or JSONL file")
+    p.add_argument("--column", default=None, help="text column for CSV/JSONL (default: 'text')")
+    p.add_argument("--pipeline", help="pipeline directory (default: the shipped text pipeline)")
+    p.add_argument("--json", action="store_true", help="JSON output (same as --format json)")
+    p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table")
+    p.add_argument("--output", "-o", help="write to this file instead of standard output")
+    p.add_argument("--top", type=int, default=3, help="probabilities shown per row in the table")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("run", help="train and evaluate one experiment config (YAML)")
+    p.add_argument("config")
+    p.add_argument("--data-root", default=None, help="folder holding the datasets (default: the config's)")
+    p.add_argument("--out", default="runs", help="where run directories go (default: runs)")
+    p.add_argument("--force", action="store_true", help="rerun even if this config has results")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("datasets", help="list corpus loaders and whether each dataset is found")
+    p.add_argument("--data-root", default="../shared/data")
+    p.set_defaults(func=cmd_datasets)
+
+    p = sub.add_parser("labels", help="list label schemes and mappings, or show one scheme")
+    p.add_argument("scheme", nargs="?")
+    p.set_defaults(func=cmd_labels)
+
+    p = sub.add_parser("models", help="list models, aggregators, layer combinations and poolings")
+    p.set_defaults(func=cmd_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except AffectLabError as error:
+        err.print(f"[red]error:[/red] {error}", highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as error:  # never a raw traceback for users; AFFECTLAB_DEBUG=1 shows it
+        if os.environ.get("AFFECTLAB_DEBUG"):
+            raise
+        err.print(f"[red]internal error:[/red] {type(error).__name__}: {error} "
+                  "(rerun with AFFECTLAB_DEBUG=1 for the traceback and report it)", highlight=False)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""One call that turns a split's predictions into the standard run artefacts."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+from sklearn.metrics import classification_report
+
+from .._io import write_text
+from .metrics import calibration, classification_metrics, multilabel_metrics, predict
+
+SINGLE_SUMMARY = ("accuracy", "macro_f1", "weighted_f1", "uar")
+MULTI_SUMMARY = ("micro_f1", "macro_f1", "weighted_f1", "samples_f1")
+
+
+def _summary_lines(metrics: dict[str, Any], keys: Sequence[str]) -> list[str]:
+    return [f"{k:<12} {metrics[k]:.4f}" for k in keys]
+
+
+def write_run_report(
+    out_dir: str | Path,
+    *,
+    scheme_classes: Sequence[str],
+    multi_label: bool,
+    y_true: np.ndarray,
+    probs: np.ndarray,
+    split_name: str = "test",
+    history: list[dict] | None = None,
+    extra: dict | None = None,
+    threshold: float | np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Write ``cls_report.txt``, ``confusion_matrix.png`` and (with history) ``training_curves.png``.
+
+    Single-label: argmax predictions, confusion matrix (counts + row-normalised) and calibration.
+    Multi-label: ``threshold`` (default 0.5; pass one tuned on validation) and a per-label F1 bar
+    chart saved under the same ``confusion_matrix.png`` name so consumers need one path.
+    ``extra`` is echoed at the top of the text report and under ``"extra"`` in the result.
+    Returns the metrics dict (JSON-ready); the caller writes results.json.
+    """
+    from . import plots  # deferred: importing metrics alone should not pull in matplotlib
+
+    out_dir = Path(out_dir)
+    classes = list(scheme_classes)
+    probs = np.asarray(probs, dtype=np.float64)
+    y_true = np.asarray(y_true)
+    if probs.ndim != 2 or probs.shape[1] != len(classes):
+        raise ValueError(f"probs must be [N, {len(classes)}] for classes {classes}, got {probs.shape}")
+    if len(y_true) != len(probs):
+        raise ValueError(f"y_true has {len(y_true)} rows but probs has {len(probs)}")
+    if threshold is not None and not multi_label:
+        raise ValueError("threshold only applies to multi-label runs")
+
+    header = [f"split: {split_name}  n={len(y_true)}  {'multi-label' if multi_label else 'single-label'}"]
+    header += [f"{k}: {v}" for k, v in (extra or {}).items()]
+
+    if multi_label:
+        thr = 0.5 if threshold is None else threshold
+        y_true = y_true.astype(np.int64)
+        y_pred = predict(probs, multi_label=True, threshold=thr)
+        metrics = multilabel_metrics(y_true, probs, classes, threshold=thr)
+        summary = _summary_lines(metrics, MULTI_SUMMARY)
+        summary.append(f"threshold    {metrics['threshold']}")
+        thr_note = "per-label thresholds" if isinstance(metrics["threshold"], list) else f"threshold {thr}"
+        plots.plot_label_f1(metrics["per_label"], out_dir / "confusion_matrix.png",
+                            title=f"per-label F1 ({split_name}, {thr_note})")
+    else:
+        y_true = y_true.astype(np.int64).ravel()
+        y_pred = predict(probs, multi_label=False)
+        metrics = classification_metrics(y_true, y_pred, classes)
+        metrics["calibration"] = calibration(y_true, probs)
+        summary = _summary_lines(metrics, SINGLE_SUMMARY)
+        summary.append(f"{'ece':<12} {metrics['calibration']['ece']:.4f}")
+        plots.plot_confusion(metrics["confusion"], classes, out_dir / "confusion_matrix.png",
+                             title=f"Confusion matrix ({split_name})")
+
+    labels = None if multi_label else list(range(len(classes)))
+    report = classification_report(y_true, y_pred, labels=labels, target_names=classes,
+                                   digits=4, zero_division=0)
+    write_text(out_dir / "cls_report.txt", "\n".join(header) + "\n\n" + report + "\n" + "\n".join(summary) + "\n")
+
+    files = ["cls_report.txt", "confusion_matrix.png"]
+    if history:
+        plots.plot_training_curves(history, out_dir / "training_curves.png")
+        files.append("training_curves.png")
+
+    result: dict[str, Any] = {"split": split_name, "multi_label": bool(multi_label), **metrics}
+    if extra:
+        result["extra"] = dict(extra)
+    result["files"] = files
+    return result

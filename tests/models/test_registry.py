@@ -1,0 +1,31 @@
+"""One smoke test over every registered model x aggregator x input shape."""
+import pytest
+import torch
+
+from affectlab.errors import ConfigError
+from affectlab.models import create_model, list_aggregators, list_models
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("aggregator", list_aggregators())
+def test_every_model_runs_on_flat_hierarchical_and_layer_stacks(name, aggregator):
+    torch.manual_seed(0)
+    model = create_model(name, input_dim=16, n_classes=5, hidden=8, aggregator=aggregator)
+    assert model(torch.randn(3, 16)).shape == (3, 5)
+    mask = torch.tensor([[1, 1, 0], [1, 0, 0], [1, 1, 1]], dtype=torch.float32)
+    x = torch.randn(3, 3, 16)
+    logits = model(x, mask)
+    assert logits.shape == (3, 5)
+    x2 = x.clone()
+    x2[0, 2] = 1e3  # padded sentence must not change the output
+    model.eval()
+    assert torch.allclose(model(x, mask), model(x2, mask), atol=1e-5)
+    loss = logits.sum()
+    loss.backward()
+    mixed = create_model(name, input_dim=16, n_classes=5, hidden=8, aggregator=aggregator, layer_mix=4)
+    assert mixed(torch.randn(3, 4, 16)).shape == (3, 5)
+
+
+def test_unknown_model_names_the_known_ones():
+    with pytest.raises(ConfigError, match="mlp"):
+        create_model("transformer-xxl", input_dim=4, n_classes=2)
