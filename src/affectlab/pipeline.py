@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
@@ -19,6 +20,7 @@ from torch import nn
 from . import __version__
 from ._io import atomic_write, write_json
 from .errors import DataFormatError, DataNotFoundError, InputError
+from .features.context import context_index, with_context
 from .features.encoder import TextEncoder
 from .features.text import encode_texts
 from .labels.scheme import LabelScheme
@@ -109,23 +111,34 @@ class Pipeline:
 
     @torch.inference_mode()
     def predict_proba(self, texts: str | Sequence[str], batch_size: int = 64,
-                      progress: bool = False) -> np.ndarray:
+                      progress: bool = False, conversation: bool = False) -> np.ndarray:
+        """Probabilities [N, classes]. With ``conversation``, texts are consecutive turns of one
+        dialogue and a context model sees the turns before each one."""
         texts = self._check(texts)
         features = self.spec["features"]
         variant = (features["layers"], features["pooling"])
         arrays, mask = encode_texts(self.encoder, texts, [variant], mode=features["mode"], idf=self.idf,
                                     batch_size=batch_size, max_sentences=features["max_sentences"],
                                     progress=progress)
-        x = torch.as_tensor(arrays[variant], dtype=torch.float32)
+        x = arrays[variant]
+        window = int(features.get("context", 0))
+        if window:  # independent texts: no previous turns
+            table = pd.DataFrame({"dialogue": [None] * len(texts), "turn": 0})
+            if conversation:
+                table = pd.DataFrame({"dialogue": "conversation", "turn": range(len(texts))})
+            index, mask = context_index(table, window)
+            x = with_context(x, index, mask)
+        x = torch.as_tensor(x, dtype=torch.float32)
         m = None if mask is None else torch.as_tensor(mask, dtype=torch.float32)
         logits = self.model.to("cpu")(x, m) if m is not None else self.model.to("cpu")(x)
         probs = torch.sigmoid(logits) if self.scheme.multi_label else torch.softmax(logits, dim=-1)
         return probs.numpy()
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 64,
-                progress: bool = False) -> list[Prediction]:
+                progress: bool = False, conversation: bool = False) -> list[Prediction]:
         texts = self._check(texts)
-        probs = self.predict_proba(texts, batch_size=batch_size, progress=progress)
+        probs = self.predict_proba(texts, batch_size=batch_size, progress=progress,
+                                   conversation=conversation)
         threshold = self.spec.get("threshold", 0.5)
         out = []
         for text, row in zip(texts, probs):
@@ -137,6 +150,10 @@ class Pipeline:
                 label = self.scheme.classes[int(np.argmax(row))]
             out.append(Prediction(text, label, probabilities))
         return out
+
+    def predict_conversation(self, turns: Sequence[str], **kwargs) -> list[Prediction]:
+        """Predict every turn of one conversation, in order (context models use earlier turns)."""
+        return self.predict(turns, conversation=True, **kwargs)
 
 
 def build_spec(*, features: dict[str, Any], model_name: str, model_kwargs: dict[str, Any],

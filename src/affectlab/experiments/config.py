@@ -40,6 +40,7 @@ class FeaturesConfig(_Strict):
     pooling: str = "mean"
     max_length: int = Field(128, ge=8)
     max_sentences: int = Field(8, ge=1)
+    context: int = Field(0, ge=0, description="previous dialogue turns fed with each utterance (flat mode)")
     batch_size: int = Field(64, ge=1)
     device: str = "auto"
     cache_dir: str | None = None

@@ -15,6 +15,7 @@ from ..corpora.corpus import Corpus
 from ..errors import ConfigError
 from ..evaluation.metrics import tune_threshold
 from ..evaluation.reports import write_run_report
+from ..features.context import context_index, with_context
 from ..features.layers import STACK_LAST4
 from ..features.text import FeatureSet, extract_text_features
 from ..labels import get_mapping, get_scheme
@@ -93,9 +94,19 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     return PreparedData(corpus, scheme, y, notes)
 
 
-def _datasets(features: FeatureSet, variant, data: PreparedData) -> dict[str, ArrayDataset]:
+def make_datasets(features: FeatureSet, variant, data: PreparedData,
+                  context: int = 0) -> dict[str, ArrayDataset]:
+    """Train/dev/test arrays for one feature variant; ``mask`` marks real sentences
+    (hierarchical) or real previous turns (``context`` > 0)."""
     split = data.corpus.table["split"].to_numpy()
     x = np.asarray(features.get(variant), dtype=np.float32)
+    turn_mask = None
+    if context:
+        if features.mask is not None:
+            raise ConfigError("dialogue context works on flat features; set features.context: 0 "
+                              "for hierarchical mode")
+        index, turn_mask = context_index(data.corpus.table, context)
+        x = with_context(x, index, turn_mask)
     out = {}
     for name in SPLITS:
         index = np.flatnonzero(split == name)
@@ -104,8 +115,26 @@ def _datasets(features: FeatureSet, variant, data: PreparedData) -> dict[str, Ar
         inputs = {"x": x[index]}
         if features.mask is not None:
             inputs["mask"] = np.asarray(features.mask)[index]
+        elif turn_mask is not None:
+            inputs["mask"] = turn_mask[index]
         out[name] = ArrayDataset(inputs, data.y[index])
     return out
+
+
+def build_model(config: ExperimentConfig, input_dim: int, n_classes: int):
+    """The model a config describes, and the kwargs that rebuild it (stored in the pipeline)."""
+    kwargs = {"input_dim": input_dim, "n_classes": n_classes, "hidden": config.model.hidden,
+              "dropout": config.model.dropout, "aggregator": config.model.aggregator,
+              "layer_mix": 4 if config.features.layers == STACK_LAST4 else None}
+    return create_model(config.model.name, **kwargs), kwargs
+
+
+def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):
+    options = {"label_smoothing": config.loss.label_smoothing}
+    if config.loss.gamma is not None:
+        options["gamma"] = config.loss.gamma
+    return build_loss(config.loss.name, y_train, len(scheme), scheme.multi_label,
+                      config.loss.class_weighting, config.loss.weight_clip, **options)
 
 
 def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = None,
@@ -128,20 +157,13 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
             max_sentences=fc.max_sentences, batch_size=fc.batch_size, device=fc.device,
             cache_dir=fc.cache_dir, progress=config.training.progress,
         )
-    datasets = _datasets(features, variant, data)
+    datasets = make_datasets(features, variant, data, fc.context)
     if "dev" not in datasets:
         raise ConfigError("early stopping needs a 'dev' split; use a splitter with a validation part")
     generator = seed_everything(config.seed)
     input_dim = int(np.asarray(features.get(variant)).shape[-1])
-    model_kwargs = {"input_dim": input_dim, "n_classes": len(data.scheme), "hidden": config.model.hidden,
-                    "dropout": config.model.dropout, "aggregator": config.model.aggregator,
-                    "layer_mix": 4 if fc.layers == STACK_LAST4 else None}
-    model = create_model(config.model.name, **model_kwargs)
-    loss_options = {"label_smoothing": config.loss.label_smoothing}
-    if config.loss.gamma is not None:
-        loss_options["gamma"] = config.loss.gamma
-    loss = build_loss(config.loss.name, datasets["train"].y, len(data.scheme), data.scheme.multi_label,
-                      config.loss.class_weighting, config.loss.weight_clip, **loss_options)
+    model, model_kwargs = build_model(config, input_dim, len(data.scheme))
+    loss = build_loss_for(config, datasets["train"].y, data.scheme)
     trainer = Trainer(model, loss, config.training, multi_label=data.scheme.multi_label, generator=generator)
     fit = trainer.fit(datasets["train"], datasets["dev"])
 

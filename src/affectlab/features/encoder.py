@@ -59,8 +59,10 @@ class TextEncoder:
 
     def __init__(self, name_or_path: str = "default", device: str = "auto", max_length: int = 128):
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        hf_logging.disable_progress_bar()  # our own bars report progress; keep stderr clean
         self.path = resolve_encoder_path(name_or_path)
         self.name = name_or_path
         self.max_length = max_length
