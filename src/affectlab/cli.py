@@ -186,7 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except AffectLabError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False)
+        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -195,7 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("AFFECTLAB_DEBUG"):
             raise
         err.print(f"[red]internal error:[/red] {type(error).__name__}: {error} "
-                  "(rerun with AFFECTLAB_DEBUG=1 for the traceback and report it)", highlight=False)
+                  "(rerun with AFFECTLAB_DEBUG=1 for the traceback and report it)", highlight=False,
+                  soft_wrap=True)
         return 1
 
 
