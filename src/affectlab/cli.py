@@ -95,6 +95,45 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- grid / report / analyze --------------------------------------------------------------
+def cmd_grid(args: argparse.Namespace) -> int:
+    from .experiments.grid import load_grid
+    from .experiments.grid_runner import run_grid
+
+    grid = load_grid(args.grid)
+    result = run_grid(grid, out_dir=args.out, data_root=args.data_root, workers=args.workers,
+                      backend=args.backend, batched=not args.no_batched,
+                      tracking_uri=args.tracking_uri, track=not args.no_tracking)
+    done = len(result.done) + len(result.skipped)
+    err.print(f"grid {grid.name}: {done} runs finished ({len(result.done)} now, {len(result.skipped)} "
+              f"before), {len(result.failed)} failed, {result.seconds:.0f} s -> {result.grid_dir}")
+    if result.failed:
+        err.print("failed runs are recorded in their failed.json; rerun the command to retry them")
+    return 1 if result.failed else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .evaluation.grid_report import write_grid_report
+    from .experiments.grid_runner import collect_results
+
+    results = collect_results(args.grid_dir)
+    out_dir = Path(args.out) if args.out else Path(args.grid_dir) / "report"
+    write_grid_report(out_dir, results, metric=args.metric, method=args.test)
+    err.print(f"report for {len(results)} runs written to {out_dir}")
+    text = (out_dir / "leaderboard.md").read_text(encoding="utf-8")
+    out.print(text if len(text) < 6000 else text[:6000] + "\n… (see leaderboard.md)")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .experiments.analyze import analyze
+
+    report = analyze(args.target, data_root=args.data_root, top_k=args.top_k, metric=args.metric,
+                     out_dir=args.out)
+    err.print(f"analysis written to {report}")
+    return 0
+
+
 # ---- datasets / labels / models ------------------------------------------------------------
 def cmd_datasets(args: argparse.Namespace) -> int:
     from .corpora import corpus_status
@@ -167,6 +206,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="where run directories go (default: runs)")
     p.add_argument("--force", action="store_true", help="rerun even if this config has results")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("grid", help="run a grid (configs x seeds); resumable")
+    p.add_argument("grid")
+    p.add_argument("--workers", type=int, default=1, help="parallel workers (default 1)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local")
+    p.add_argument("--out", default="runs/grids", help="grids go to OUT/<grid name>/")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--no-batched", action="store_true", help="train seeds one by one")
+    p.add_argument("--tracking-uri", default=None, help="MLflow URI (default: SQLite under the grid)")
+    p.add_argument("--no-tracking", action="store_true", help="do not log to MLflow")
+    p.set_defaults(func=cmd_grid)
+
+    p = sub.add_parser("report", help="leaderboard, paired tests and CD plot of a grid")
+    p.add_argument("grid_dir")
+    p.add_argument("--metric", default="weighted_f1")
+    p.add_argument("--test", choices=["wilcoxon", "ttest"], default="wilcoxon")
+    p.add_argument("--out", default=None, help="default: GRID_DIR/report")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("analyze", help="ensembles, entropy, MI, separability, failure cases")
+    p.add_argument("target", help="a run directory or a grid directory")
+    p.add_argument("--data-root", default=None)
+    p.add_argument("--top-k", type=int, default=5)
+    p.add_argument("--metric", default="weighted_f1")
+    p.add_argument("--out", default=None, help="default: TARGET/analysis")
+    p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("datasets", help="list corpus loaders and whether each dataset is found")
     p.add_argument("--data-root", default="../shared/data")

@@ -19,6 +19,10 @@ from .metrics import (
 from .reports import write_run_report
 
 _PLOTS = ("plot_confusion", "plot_training_curves", "plot_label_f1")
+# Grid statistics and the grid report (matplotlib) load on first use, like the plots.
+_STATISTICS = ("summarise", "runs_frame", "leaderboard", "paired_test", "pairwise_tests",
+               "friedman_nemenyi", "marginal_effects")
+_GRID_REPORT = ("write_grid_report",)
 
 __all__ = [
     "METRICS",
@@ -30,6 +34,8 @@ __all__ = [
     "tune_threshold",
     "write_run_report",
     *_PLOTS,
+    *_STATISTICS,
+    *_GRID_REPORT,
 ]
 
 
@@ -38,4 +44,12 @@ def __getattr__(name: str) -> Any:
         from . import plots
 
         return getattr(plots, name)
+    if name in _STATISTICS:
+        from . import statistics
+
+        return getattr(statistics, name)
+    if name in _GRID_REPORT:
+        from . import grid_report
+
+        return getattr(grid_report, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

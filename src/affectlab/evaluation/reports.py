@@ -29,6 +29,7 @@ def write_run_report(
     history: list[dict] | None = None,
     extra: dict | None = None,
     threshold: float | np.ndarray | None = None,
+    plots: bool = True,
 ) -> dict[str, Any]:
     """Write ``cls_report.txt``, ``confusion_matrix.png`` and (with history) ``training_curves.png``.
 
@@ -36,9 +37,10 @@ def write_run_report(
     Multi-label: ``threshold`` (default 0.5; pass one tuned on validation) and a per-label F1 bar
     chart saved under the same ``confusion_matrix.png`` name so consumers need one path.
     ``extra`` is echoed at the top of the text report and under ``"extra"`` in the result.
-    Returns the metrics dict (JSON-ready); the caller writes results.json.
+    Returns the metrics dict (JSON-ready); the caller writes results.json. ``plots=False``
+    writes only the text report (plots cost most of a small run's time).
     """
-    from . import plots  # deferred: importing metrics alone should not pull in matplotlib
+    from . import plots as plotting  # deferred: importing metrics alone should not pull in matplotlib
 
     out_dir = Path(out_dir)
     classes = list(scheme_classes)
@@ -62,8 +64,9 @@ def write_run_report(
         summary = _summary_lines(metrics, MULTI_SUMMARY)
         summary.append(f"threshold    {metrics['threshold']}")
         thr_note = "per-label thresholds" if isinstance(metrics["threshold"], list) else f"threshold {thr}"
-        plots.plot_label_f1(metrics["per_label"], out_dir / "confusion_matrix.png",
-                            title=f"per-label F1 ({split_name}, {thr_note})")
+        if plots:
+            plotting.plot_label_f1(metrics["per_label"], out_dir / "confusion_matrix.png",
+                                   title=f"per-label F1 ({split_name}, {thr_note})")
     else:
         y_true = y_true.astype(np.int64).ravel()
         y_pred = predict(probs, multi_label=False)
@@ -71,17 +74,18 @@ def write_run_report(
         metrics["calibration"] = calibration(y_true, probs)
         summary = _summary_lines(metrics, SINGLE_SUMMARY)
         summary.append(f"{'ece':<12} {metrics['calibration']['ece']:.4f}")
-        plots.plot_confusion(metrics["confusion"], classes, out_dir / "confusion_matrix.png",
-                             title=f"Confusion matrix ({split_name})")
+        if plots:
+            plotting.plot_confusion(metrics["confusion"], classes, out_dir / "confusion_matrix.png",
+                                    title=f"Confusion matrix ({split_name})")
 
     labels = None if multi_label else list(range(len(classes)))
     report = classification_report(y_true, y_pred, labels=labels, target_names=classes,
                                    digits=4, zero_division=0)
     write_text(out_dir / "cls_report.txt", "\n".join(header) + "\n\n" + report + "\n" + "\n".join(summary) + "\n")
 
-    files = ["cls_report.txt", "confusion_matrix.png"]
-    if history:
-        plots.plot_training_curves(history, out_dir / "training_curves.png")
+    files = ["cls_report.txt"] + (["confusion_matrix.png"] if plots else [])
+    if history and plots:
+        plotting.plot_training_curves(history, out_dir / "training_curves.png")
         files.append("training_curves.png")
 
     result: dict[str, Any] = {"split": split_name, "multi_label": bool(multi_label), **metrics}

@@ -22,7 +22,8 @@ from ..labels import get_mapping, get_scheme
 from ..labels.scheme import LabelScheme
 from ..models import create_model
 from ..pipeline import Pipeline, build_spec
-from ..training import ArrayDataset, Trainer, build_loss, seed_everything
+from ..training import ArrayDataset, Trainer, TrainResult, build_loss, seed_everything
+from ..training.trainer import predict_proba
 from .config import ExperimentConfig, dump_config
 from .provenance import git_commit, package_versions
 
@@ -137,57 +138,100 @@ def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelS
                       config.loss.class_weighting, config.loss.weight_clip, **options)
 
 
+@dataclass
+class PreparedRun:
+    """Everything a config needs before training; shared by all seeds of one configuration."""
+
+    data: PreparedData
+    features: FeatureSet
+    datasets: dict[str, ArrayDataset]
+    input_dim: int
+
+
+def extract_for(config: ExperimentConfig, data: PreparedData,
+                variants: list[tuple[str, str]] | None = None) -> FeatureSet:
+    fc = config.features
+    return extract_text_features(
+        data.corpus, variants or [(fc.layers, fc.pooling)], encoder=fc.encoder, mode=fc.mode,
+        max_length=fc.max_length, max_sentences=fc.max_sentences, batch_size=fc.batch_size,
+        device=fc.device, cache_dir=fc.cache_dir, progress=config.training.progress,
+    )
+
+
+def prepare_run(config: ExperimentConfig, data_root: str | Path | None = None,
+                data: PreparedData | None = None) -> PreparedRun:
+    data = data or prepare_data(config, data_root)
+    features = extract_for(config, data)
+    variant = (config.features.layers, config.features.pooling)
+    datasets = make_datasets(features, variant, data, config.features.context)
+    if "dev" not in datasets:
+        raise ConfigError("early stopping needs a 'dev' split; use a splitter with a validation part")
+    return PreparedRun(data, features, datasets, int(np.asarray(features.get(variant)).shape[-1]))
+
+
+def is_finished(run_dir: Path) -> bool:
+    return (run_dir / "results.json").is_file()
+
+
+def load_results(run_dir: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+
+
 def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = None,
                    out_dir: str | Path = "runs", force: bool = False,
-                   features: FeatureSet | None = None, save_pipeline: bool = True) -> RunResult:
+                   prepared: PreparedRun | None = None, save_pipeline: bool = True,
+                   extra: dict[str, Any] | None = None) -> RunResult:
     """Train and evaluate one configuration; write its run directory. A finished run is not
     repeated unless ``force`` (its results are returned instead)."""
     run_dir = Path(out_dir) / run_id(config)
-    if (run_dir / "results.json").is_file() and not force:
-        import json
-
-        return RunResult(run_dir, json.loads((run_dir / "results.json").read_text()), skipped=True)
+    if is_finished(run_dir) and not force:
+        return RunResult(run_dir, load_results(run_dir), skipped=True)
     started = time.perf_counter()
-    data = prepare_data(config, data_root)
-    fc = config.features
-    variant = (fc.layers, fc.pooling)
-    if features is None:
-        features = extract_text_features(
-            data.corpus, [variant], encoder=fc.encoder, mode=fc.mode, max_length=fc.max_length,
-            max_sentences=fc.max_sentences, batch_size=fc.batch_size, device=fc.device,
-            cache_dir=fc.cache_dir, progress=config.training.progress,
-        )
-    datasets = make_datasets(features, variant, data, fc.context)
-    if "dev" not in datasets:
-        raise ConfigError("early stopping needs a 'dev' split; use a splitter with a validation part")
+    prepared = prepared or prepare_run(config, data_root)
     generator = seed_everything(config.seed)
-    input_dim = int(np.asarray(features.get(variant)).shape[-1])
-    model, model_kwargs = build_model(config, input_dim, len(data.scheme))
-    loss = build_loss_for(config, datasets["train"].y, data.scheme)
-    trainer = Trainer(model, loss, config.training, multi_label=data.scheme.multi_label, generator=generator)
-    fit = trainer.fit(datasets["train"], datasets["dev"])
+    model, model_kwargs = build_model(config, prepared.input_dim, len(prepared.data.scheme))
+    loss = build_loss_for(config, prepared.datasets["train"].y, prepared.data.scheme)
+    trainer = Trainer(model, loss, config.training, multi_label=prepared.data.scheme.multi_label,
+                      generator=generator)
+    fit = trainer.fit(prepared.datasets["train"], prepared.datasets["dev"])
+    return finish_run(config, run_dir, prepared, trainer.model, model_kwargs, fit, started,
+                      save_pipeline=save_pipeline, extra=extra)
 
-    dev_probs = trainer.predict_proba(datasets["dev"])
+
+def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, model,
+               model_kwargs: dict[str, Any], fit: TrainResult, started: float,
+               save_pipeline: bool = True, extra: dict[str, Any] | None = None) -> RunResult:
+    """Evaluate a trained model and write the run directory; ``results.json`` is written last,
+    so a run directory without it is unfinished and will be redone."""
+    data, datasets, fc = prepared.data, prepared.datasets, config.features
+    multi_label = data.scheme.multi_label
+    dev_probs = predict_proba(model, datasets["dev"], multi_label)
     threshold = None
-    if data.scheme.multi_label:
+    if multi_label:
         threshold = float(tune_threshold(datasets["dev"].y, dev_probs))  # validation only
     run_dir.mkdir(parents=True, exist_ok=True)
+    for stale in run_dir.rglob(".*.tmp"):  # left by a writer that was killed mid-write
+        stale.unlink(missing_ok=True)
     write_text(run_dir / "config.yaml", dump_config(config))
     dev_report = write_run_report(run_dir / "dev", scheme_classes=data.scheme.classes,
-                                  multi_label=data.scheme.multi_label, y_true=datasets["dev"].y,
-                                  probs=dev_probs, split_name="dev", threshold=threshold)
-    test_probs = trainer.predict_proba(datasets["test"])
+                                  multi_label=multi_label, y_true=datasets["dev"].y,
+                                  probs=dev_probs, split_name="dev", threshold=threshold, plots=False)
+    test_probs = predict_proba(model, datasets["test"], multi_label)
     test_report = write_run_report(run_dir, scheme_classes=data.scheme.classes,
-                                   multi_label=data.scheme.multi_label, y_true=datasets["test"].y,
+                                   multi_label=multi_label, y_true=datasets["test"].y,
                                    probs=test_probs, split_name="test", history=fit.history,
                                    threshold=threshold)
+    np.save(run_dir / "dev_probs.npy", dev_probs)
     np.save(run_dir / "test_probs.npy", test_probs)
     results = {
         "run_id": run_dir.name,
         "name": config.name,
+        "status": "done",
         "seed": config.seed,
         "scheme": data.scheme.name,
-        "variant": {"layers": fc.layers, "pooling": fc.pooling, "mode": fc.mode},
+        "variant": {"layers": fc.layers, "pooling": fc.pooling, "mode": fc.mode, "context": fc.context},
         "model": config.model.name,
         "best_epoch": fit.best_epoch,
         "epochs_run": len(fit.history),
@@ -198,10 +242,11 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
         "test": test_report,
         "split_sizes": {k: len(v) for k, v in datasets.items()},
         "data": {"corpus": data.corpus.name, "fingerprint": data.corpus.fingerprint(), **data.notes},
-        "features": features.info,
+        "features": prepared.features.info,
         "timing_s": {"train": fit.seconds, "total": time.perf_counter() - started},
         "versions": package_versions(),
         "git_commit": git_commit(),
+        **(extra or {}),
     }
     if save_pipeline:
         spec = build_spec(features=fc.model_dump(mode="json"), model_name=config.model.name,
@@ -209,8 +254,7 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
                           provenance={"run_id": run_dir.name, "corpus": data.corpus.name,
                                       "test_weighted_f1": test_report.get("weighted_f1"),
                                       "test_macro_f1": test_report.get("macro_f1")})
-        Pipeline(spec, trainer.model.cpu(), data.scheme, features.idf).save(run_dir / "pipeline")
+        Pipeline(spec, model.cpu(), data.scheme, prepared.features.idf).save(run_dir / "pipeline")
         results["pipeline"] = str(run_dir / "pipeline")
     write_json(run_dir / "results.json", results)
     return RunResult(run_dir, results)
-

@@ -138,18 +138,35 @@ class Trainer:
         y = torch.as_tensor(np.asarray(data.y), device=self.device)
         return self._to_probs(logits), float(self.loss(logits, y))
 
-    @torch.inference_mode()
-    def _logits(self, data: ArrayDataset, batch_size: int = 1024) -> torch.Tensor:
-        self.model.eval()
-        inputs, _ = data.tensors(self.device)
-        parts = []
-        for start in range(0, len(data), batch_size):
-            parts.append(self.model(**{k: v[start:start + batch_size] for k, v in inputs.items()}))
-        return torch.cat(parts)
+    def _logits(self, data: ArrayDataset) -> torch.Tensor:
+        return model_logits(self.model, data, self.device)
 
     def _to_probs(self, logits: torch.Tensor) -> np.ndarray:
-        probs = torch.sigmoid(logits) if self.multi_label else torch.softmax(logits, dim=-1)
-        return probs.float().cpu().numpy()
+        return logits_to_probs(logits, self.multi_label)
 
     def predict_proba(self, data: ArrayDataset) -> np.ndarray:
         return self._to_probs(self._logits(data))
+
+
+@torch.inference_mode()
+def model_logits(model: nn.Module, data: ArrayDataset, device: torch.device | str = "cpu",
+                 batch_size: int = 1024) -> torch.Tensor:
+    model.eval()
+    device = torch.device(device)
+    model.to(device)
+    inputs, _ = data.tensors(device)
+    parts = []
+    for start in range(0, len(data), batch_size):
+        parts.append(model(**{k: v[start:start + batch_size] for k, v in inputs.items()}))
+    return torch.cat(parts)
+
+
+def logits_to_probs(logits: torch.Tensor, multi_label: bool) -> np.ndarray:
+    probs = torch.sigmoid(logits) if multi_label else torch.softmax(logits, dim=-1)
+    return probs.float().cpu().numpy()
+
+
+def predict_proba(model: nn.Module, data: ArrayDataset, multi_label: bool,
+                  device: torch.device | str = "cpu") -> np.ndarray:
+    """Probabilities of a trained model on named arrays (any modality)."""
+    return logits_to_probs(model_logits(model, data, device), multi_label)

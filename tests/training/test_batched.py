@@ -1,0 +1,153 @@
+import numpy as np
+import pytest
+import torch
+
+from affectlab.errors import ConfigError
+from affectlab.models import create_model
+from affectlab.training import ArrayDataset, Trainer, TrainingConfig, build_loss, seed_everything
+from affectlab.training.batched import BatchedTrainer
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny matrices gain nothing from threads, and on a busy machine threads make them crawl."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+CFG = dict(lr=1e-2, epochs=15, patience=4, batch_size=32, monitor="macro_f1", device="cpu", progress=False)
+
+
+def _data(n=300, d=16, k=4, seed=0):
+    """Overlapping blobs: learnable but not trivially, so validation scores move for a while."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    x = rng.normal(size=(n, d)).astype(np.float32) + np.eye(k, d, dtype=np.float32)[y] * 2.0
+    data = ArrayDataset({"x": x}, y)
+    cut = 2 * n // 3
+    return data.take(np.arange(cut)), data.take(np.arange(cut, n))
+
+
+def _member(seed: int, train: ArrayDataset, **model_kwargs):
+    """Model, loss and generator made exactly as a sequential run makes them."""
+    generator = seed_everything(seed)
+    model = create_model("mlp", input_dim=16, n_classes=4, **{"hidden": 32, "dropout": 0.0, **model_kwargs})
+    return model, build_loss("ce", train.y, 4, False), generator
+
+
+def test_batched_member_equals_sequential_trainer():
+    train, val = _data()
+    cfg = TrainingConfig(**CFG)
+    seeds = [1, 3, 5]  # stop at epochs 12, 9 and (never) 15 with these settings
+    sequential = []
+    for seed in seeds:
+        model, loss, gen = _member(seed, train)
+        trainer = Trainer(model, loss, cfg, generator=gen)
+        sequential.append((trainer.fit(train, val), trainer.predict_proba(val)))
+
+    members = [_member(seed, train) for seed in seeds]
+    batched = BatchedTrainer([m for m, _, _ in members], [l for _, l, _ in members], cfg,
+                             [g for _, _, g in members])
+    results = batched.fit(train, val)
+    probs = batched.predict_proba(val)
+    assert all(r.batched for r in results)
+    assert sorted(len(r.history) for r in results) == [9, 12, 15]  # early stops are covered
+    for (seq, seq_probs), res, prob, i in zip(sequential, results, probs, range(len(seeds))):
+        assert res.best_epoch == seq.best_epoch
+        assert len(res.history) == len(seq.history)
+        assert res.best_score == pytest.approx(seq.best_score, abs=1e-5)
+        for a, b in zip(res.history, seq.history):
+            assert a["val_macro_f1"] == pytest.approx(b["val_macro_f1"], abs=1e-5)
+            assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-4)
+        np.testing.assert_allclose(prob, seq_probs, atol=1e-4)
+        # the unstacked module is a plain model with the best weights
+        alone = Trainer(batched.unstack(i), members[i][1], cfg).predict_proba(val)
+        np.testing.assert_allclose(alone, prob, atol=1e-5)
+
+
+def test_cosine_schedule_and_per_member_clipping_match_sequential():
+    train, val = _data()
+    # a tight clip makes every step clip, each member by its own norm
+    cfg = TrainingConfig(**{**CFG, "epochs": 6, "scheduler": "cosine", "warmup_epochs": 2, "grad_clip": 0.05})
+    seeds = [3, 4]
+    sequential = []
+    for seed in seeds:
+        model, loss, gen = _member(seed, train)
+        trainer = Trainer(model, loss, cfg, generator=gen)
+        sequential.append((trainer.fit(train, val), trainer.predict_proba(val)))
+    models, losses, generators = (list(t) for t in zip(*[_member(s, train) for s in seeds]))
+    batched = BatchedTrainer(models, losses, cfg, generators)
+    for (seq, seq_probs), res, prob in zip(sequential, batched.fit(train, val), batched.predict_proba(val)):
+        assert [r["lr"] for r in res.history] == pytest.approx([r["lr"] for r in seq.history])
+        assert [r["train_loss"] for r in res.history] == pytest.approx(
+            [r["train_loss"] for r in seq.history], abs=1e-4)
+        np.testing.assert_allclose(prob, seq_probs, atol=1e-4)
+
+
+def _zeroed(model: torch.nn.Module) -> torch.nn.Module:
+    """All-zero MLP: ReLU'(0) = 0 blocks every gradient but the output bias, so the prediction
+    is one class for everyone and the score plateaus at once — a member bound to stop early."""
+    with torch.no_grad():
+        for p in model.parameters():
+            p.zero_()
+    return model
+
+
+def test_early_stopping_is_per_member():
+    train, val = _data()
+    cfg = TrainingConfig(**{**CFG, "lr": 1e-3, "patience": 2, "epochs": 30})
+    stuck, learning = _member(0, train), _member(1, train)
+    batched = BatchedTrainer([_zeroed(stuck[0]), learning[0]], [stuck[1], learning[1]], cfg,
+                             [stuck[2], learning[2]])
+    results = batched.fit(train, val)
+    assert len(results[0].history) == results[0].best_epoch + cfg.patience
+    assert len(results[0].history) + 10 < len(results[1].history)
+    # each member still matches its own sequential run after the other one left the stack
+    for seed, res, zero in ((0, results[0], True), (1, results[1], False)):
+        model, loss, gen = _member(seed, train)
+        seq = Trainer(_zeroed(model) if zero else model, loss, cfg, generator=gen).fit(train, val)
+        assert (res.best_epoch, len(res.history)) == (seq.best_epoch, len(seq.history))
+        assert res.best_score == pytest.approx(seq.best_score, abs=1e-5)
+
+
+def test_members_of_different_shapes_are_grouped_and_kept_in_order():
+    train, val = _data()
+    cfg = TrainingConfig(**{**CFG, "epochs": 3})
+    kwargs = [{"hidden": 32}, {"hidden": 8}, {"hidden": 32, "dropout": 0.2}, {"hidden": 8}]
+    members = [_member(seed, train, **kw) for seed, kw in enumerate(kwargs)]
+    for m, _, _ in members:
+        m.head[1].bias.data.zero_()  # any change, just to see that weights move
+    models, losses, generators = (list(t) for t in zip(*members))
+    batched = BatchedTrainer(models, losses, cfg, generators)
+    assert len(batched.groups) == 3
+    results = batched.fit(train, val)
+    assert [r.member for r in results] == [0, 1, 2, 3] and all(r.batched for r in results)
+    assert [batched.unstack(i).head[1].out_features for i in range(4)] == [32, 8, 32, 8]
+    assert all(p.shape == (len(val), 4) for p in batched.predict_proba(val))
+    assert all(batched.unstack(i).head[1].bias.abs().sum() > 0 for i in range(4))
+
+
+def test_unsupported_settings_raise():
+    train, _ = _data()
+    model, loss, gen = _member(0, train)
+    with pytest.raises(ConfigError, match="balanced_sampler"):
+        BatchedTrainer([model], [loss], TrainingConfig(**{**CFG, "balanced_sampler": True}), [gen])
+    with pytest.raises(ConfigError, match="plateau"):
+        BatchedTrainer([model], [loss], TrainingConfig(**{**CFG, "scheduler": "plateau"}), [gen])
+
+
+def test_lstm_falls_back_to_sequential():
+    train, val = _data(n=120)
+    cfg = TrainingConfig(**{**CFG, "epochs": 2})
+    members = []
+    for seed in (0, 1):
+        gen = seed_everything(seed)
+        members.append((create_model("lstm", input_dim=16, n_classes=4, hidden=8, dropout=0.0),
+                        build_loss("ce", train.y, 4, False), gen))
+    models, losses, generators = (list(t) for t in zip(*members))
+    batched = BatchedTrainer(models, losses, cfg, generators)
+    results = batched.fit(train, val)
+    assert [r.batched for r in results] == [False, False]
+    assert all(p.shape == (len(val), 4) for p in batched.predict_proba(val))
