@@ -28,12 +28,13 @@ def main() -> None:
     parser.add_argument("--config", default="configs/meld_text_flat.yaml")
     parser.add_argument("--data-root", default="../shared/data")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
-    parser.add_argument("--patience", type=int, default=20, help="early-stopping patience for the sweep")
+    parser.add_argument("--patience", type=int, default=None, help="override the config's patience")
     args = parser.parse_args()
 
     config = load_config(args.config)
     config.training.progress = False
-    config.training.patience = args.patience
+    if args.patience:
+        config.training.patience = args.patience
     data = prepare_data(config, args.data_root)
     variants = [(layer, pool) for layer in list_layer_combinations() for pool in list_poolers()]
     start = time.perf_counter()

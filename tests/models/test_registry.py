@@ -29,3 +29,12 @@ def test_every_model_runs_on_flat_hierarchical_and_layer_stacks(name, aggregator
 def test_unknown_model_names_the_known_ones():
     with pytest.raises(ConfigError, match="mlp"):
         create_model("transformer-xxl", input_dim=4, n_classes=2)
+
+
+@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("aggregator", list_aggregators())
+def test_no_mask_equals_an_all_ones_mask(name, aggregator):
+    torch.manual_seed(0)
+    model = create_model(name, input_dim=6, n_classes=3, hidden=4, aggregator=aggregator).eval()
+    x = torch.randn(5, 3, 6)
+    assert torch.allclose(model(x), model(x, torch.ones(5, 3)), atol=1e-5)

@@ -13,13 +13,20 @@ def _masked(mask: torch.Tensor) -> torch.Tensor:
     return mask.unsqueeze(-1).to(torch.float32)
 
 
+def _full(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """``mask=None`` means every unit is real (flat inputs): a static, vmap-friendly path."""
+    return torch.ones(x.shape[:2], device=x.device, dtype=torch.float32) if mask is None else mask
+
+
 @AGGREGATORS.register("mean")
 class MeanAggregator(nn.Module):
     def __init__(self, dim: int) -> None:
         super().__init__()
         self.out_dim = dim
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            return x.mean(1)
         m = _masked(mask)
         return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
 
@@ -32,8 +39,8 @@ class SumAggregator(nn.Module):
         super().__init__()
         self.out_dim = dim
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return (x * _masked(mask)).sum(1)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        return x.sum(1) if mask is None else (x * _masked(mask)).sum(1)
 
 
 @AGGREGATORS.register("expdecay")
@@ -46,8 +53,8 @@ class ExpDecayAggregator(nn.Module):
         self.out_dim = dim
         self.log_tau = nn.Parameter(torch.tensor(float(tau)).log())
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        m = mask.to(torch.float32)
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        m = _full(x, mask).to(torch.float32)
         from_end = m.sum(1, keepdim=True) - torch.cumsum(m, dim=1)
         weights = torch.exp(-from_end / self.log_tau.exp()) * m
         weights = weights / weights.sum(1, keepdim=True).clamp(min=1e-12)
@@ -63,8 +70,10 @@ class AttentionAggregator(nn.Module):
         self.out_dim = dim
         self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1, bias=False))
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        scores = self.score(x).squeeze(-1).masked_fill(mask <= 0, float("-inf"))
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        scores = self.score(x).squeeze(-1)
+        if mask is not None:
+            scores = scores.masked_fill(mask <= 0, float("-inf"))
         return torch.einsum("bs,bsd->bd", torch.softmax(scores, dim=1), x)
 
 
@@ -77,7 +86,10 @@ class LSTMAggregator(nn.Module):
         self.out_dim = hidden or dim
         self.lstm = nn.LSTM(dim, self.out_dim, batch_first=True)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            _, (h, _) = self.lstm(x)
+            return h[-1]
         lengths = mask.sum(1).clamp(min=1).long().cpu()
         packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         _, (h, _) = self.lstm(packed)
