@@ -14,19 +14,12 @@ from affectlab.errors import ConfigError
 from affectlab.experiments.grid import load_grid
 from affectlab.experiments.grid_runner import collect_results, run_grid
 from tests.experiments.test_runner import toy_csv  # noqa: F401  (fixture)
+from tests.experiments.toy import toy_config
 
 
 def _grid_file(tmp_path, csv, encoder, axes=None, seeds=(1, 2), name="toygrid", extra_set=None):
-    base = {
-        "name": "toy",
-        "data": {"corpus": "tabular", "options": {"path": str(csv), "columns": {
-            "uid": "id", "text": "utterance", "label": "emotion", "split": "part",
-            "dialogue": "conv", "turn": "idx"}}},
-        "labels": {"scheme": "meld7"},
-        "features": {"encoder": str(encoder), "cache_dir": str(tmp_path / "cache"), "device": "cpu"},
-        "model": {"name": "mlp", "hidden": 8, "dropout": 0.0},
-        "training": {"epochs": 4, "patience": 2, "progress": False, "device": "cpu"},
-    }
+    base = toy_config(csv, encoder, tmp_path / "cache", model={"hidden": 8, "dropout": 0.0},
+                      training={"epochs": 4, "patience": 2})
     (tmp_path / "base.yaml").write_text(yaml.safe_dump(base))
     grid = {"name": name, "base": "base.yaml",
             "axes": axes or {"features.pooling": ["mean", "cls"], "model.name": ["mlp", "lstm"]},

@@ -8,25 +8,13 @@ import yaml
 from affectlab.cli import main
 from affectlab.experiments.grid import load_grid
 from affectlab.experiments.grid_runner import run_grid
-from tests.conftest import CORPUS
-from tests.experiments.test_runner import LABELS
+from tests.experiments.toy import toy_config, write_toy_csv
 
 
 @pytest.fixture(scope="module")
 def finished_grid(tmp_path_factory, tiny_encoder_dir):
     tmp = tmp_path_factory.mktemp("grid")
-    rows = [{"id": f"{rep}-{i}", "utterance": t, "emotion": l, "part": ["train", "train", "dev", "test"][rep],
-             "conv": f"c{rep}-{i // 4}", "idx": i % 4}
-            for rep in range(4) for i, (t, l) in enumerate(zip(CORPUS, LABELS))]
-    pd.DataFrame(rows).to_csv(tmp / "toy.csv", index=False)
-    base = {"name": "toy",
-            "data": {"corpus": "tabular", "options": {"path": str(tmp / "toy.csv"), "columns": {
-                "uid": "id", "text": "utterance", "label": "emotion", "split": "part",
-                "dialogue": "conv", "turn": "idx"}}},
-            "labels": {"scheme": "meld7"},
-            "features": {"encoder": str(tiny_encoder_dir), "cache_dir": str(tmp / "cache"), "device": "cpu"},
-            "model": {"name": "mlp", "hidden": 8},
-            "training": {"epochs": 5, "patience": 3, "progress": False, "device": "cpu"}}
+    base = toy_config(write_toy_csv(tmp), tiny_encoder_dir, tmp / "cache", model={"hidden": 8})
     (tmp / "base.yaml").write_text(yaml.safe_dump(base))
     (tmp / "grid.yaml").write_text(yaml.safe_dump({
         "name": "g", "base": "base.yaml", "axes": {"features.pooling": ["mean", "cls", "attn"],

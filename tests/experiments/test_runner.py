@@ -2,47 +2,25 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from affectlab.errors import ConfigError
 from affectlab.experiments import config_from_dict, load_config, run_experiment
 from affectlab.pipeline import Pipeline
 from tests.conftest import CORPUS
-
-LABELS = ["surprise", "joy", "anger", "surprise", "sadness", "joy", "anger", "joy", "disgust",
-          "fear", "surprise", "neutral"]
-
+from tests.experiments.toy import toy_config, write_toy_csv
 
 @pytest.fixture()
 def toy_csv(tmp_path):
-    rows = []
-    for rep in range(4):
-        for i, (text, label) in enumerate(zip(CORPUS, LABELS)):
-            split = ["train", "train", "dev", "test"][rep]
-            rows.append({"id": f"{rep}-{i}", "utterance": text, "emotion": label, "part": split,
-                         "conv": f"c{rep}-{i // 4}", "idx": i % 4})
-    path = tmp_path / "toy.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
-    return path
+    return write_toy_csv(tmp_path)
 
 
 def _config(csv, encoder, tmp_path, **over):
-    data = {
-        "name": "toy",
-        "data": {"corpus": "tabular", "options": {"path": str(csv), "columns": {
-            "uid": "id", "text": "utterance", "label": "emotion", "split": "part",
-            "dialogue": "conv", "turn": "idx"}}},
-        "labels": {"scheme": "meld7"},
-        "features": {"encoder": str(encoder), "cache_dir": str(tmp_path / "cache"), "device": "cpu"},
-        "model": {"name": "mlp", "hidden": 16},
-        "training": {"epochs": 5, "patience": 3, "progress": False, "device": "cpu"},
-        "seed": 3,
-    }
+    sections: dict = {}
     for key, value in over.items():
         section, field = key.split("__")
-        data[section][field] = value
-    return config_from_dict(data)
+        sections.setdefault(section, {})[field] = value
+    return config_from_dict({**toy_config(csv, encoder, tmp_path / "cache", **sections), "seed": 3})
 
 
 def test_run_writes_reports_and_a_loadable_pipeline(toy_csv, tiny_encoder_dir, tmp_path):

@@ -88,17 +88,22 @@ def config_from_dict(data: dict[str, Any], source: str = "") -> ExperimentConfig
         raise ConfigError(_format_validation(error, source)) from None
 
 
-def load_config(path: str | Path) -> ExperimentConfig:
+def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
+    """A YAML file that must hold a mapping; every failure is one clear ``AffectLabError``."""
     path = Path(path)
     if not path.is_file():
-        raise DataNotFoundError(f"config file not found: {path}")
+        raise DataNotFoundError(f"{what} file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:
         raise ConfigError(f"{path} is not valid YAML: {error}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a mapping at the top level")
-    return config_from_dict(data, str(path))
+    return data
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    return config_from_dict(read_yaml_mapping(path, "config"), str(path))
 
 
 def dump_config(config: ExperimentConfig) -> str:

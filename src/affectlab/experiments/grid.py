@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._io import stable_hash
 from ..errors import ConfigError, DataNotFoundError
-from .config import ExperimentConfig, _format_validation, config_from_dict
+from .config import ExperimentConfig, _format_validation, config_from_dict, read_yaml_mapping
 
 
 class SeedRange(BaseModel):
@@ -102,14 +101,7 @@ def config_key(config: ExperimentConfig) -> str:
 
 def load_grid(path: str | Path) -> Grid:
     path = Path(path)
-    if not path.is_file():
-        raise DataNotFoundError(f"grid file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path} is not valid YAML: {error}") from None
-    from pydantic import ValidationError
-
+    raw = read_yaml_mapping(path, "grid")
     try:
         spec = GridFile.model_validate(raw)
     except ValidationError as error:
@@ -118,7 +110,7 @@ def load_grid(path: str | Path) -> Grid:
         base_path = (path.parent / spec.base).resolve()
         if not base_path.is_file():
             raise DataNotFoundError(f"grid {path}: base config not found: {base_path}")
-        base = yaml.safe_load(base_path.read_text(encoding="utf-8")) or {}
+        base = read_yaml_mapping(base_path, "base config")
     else:
         base = spec.base
     seeds = spec.seeds if isinstance(spec.seeds, list) else list(

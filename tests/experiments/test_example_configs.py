@@ -1,0 +1,32 @@
+"""Every shipped config and grid validates; with the datasets present, each prepares its data."""
+from pathlib import Path
+
+import pytest
+
+from affectlab.experiments import load_config, prepare_data
+from affectlab.experiments.grid import load_grid
+from tests.conftest import data_root
+
+CONFIGS = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+GRIDS = sorted((Path(__file__).resolve().parents[2] / "configs" / "grids").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_validates(path):
+    assert load_config(path).name
+
+
+@pytest.mark.parametrize("path", GRIDS, ids=lambda p: p.name)
+def test_grid_expands(path):
+    grid = load_grid(path)
+    assert len(grid.expand()) >= 10 * 2
+
+
+@pytest.mark.data
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.name)
+def test_config_prepares_real_data(path):
+    if not data_root().is_dir():
+        pytest.skip(f"datasets not found at {data_root()} (set AFFECTLAB_DATA_ROOT)")
+    data = prepare_data(load_config(path), data_root())
+    assert {"train", "dev", "test"} <= set(data.corpus.table["split"])
+    assert len(data.y) == len(data.corpus)
