@@ -151,3 +151,161 @@ def test_lstm_falls_back_to_sequential():
     results = batched.fit(train, val)
     assert [r.batched for r in results] == [False, False]
     assert all(p.shape == (len(val), 4) for p in batched.predict_proba(val))
+
+
+# --- the hand-written mlp fast path ------------------------------------------------------------
+
+def _sequential(seeds, train, val, cfg, make=_member, multi_label=False):
+    out = []
+    for seed in seeds:
+        model, loss, gen = make(seed, train)
+        trainer = Trainer(model, loss, cfg, multi_label=multi_label, generator=gen)
+        out.append((trainer.fit(train, val), trainer.predict_proba(val)))
+    return out
+
+
+def _assert_matches(sequential, results, probs):
+    for (seq, seq_probs), res, prob in zip(sequential, results, probs):
+        assert (res.best_epoch, len(res.history)) == (seq.best_epoch, len(seq.history))
+        assert res.best_score == pytest.approx(seq.best_score, abs=1e-5)
+        for a, b in zip(res.history, seq.history):
+            assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-4)
+            assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-4)
+        np.testing.assert_allclose(prob, seq_probs, atol=1e-4)
+
+
+def test_plain_mlp_detection():
+    from affectlab.training.batched import plain_mlp
+
+    train, val = _data()
+    model = _member(0, train)[0]
+    assert plain_mlp(model, train, val)
+    assert not plain_mlp(model, ArrayDataset({"x": train.inputs["x"], "mask": np.ones((len(train), 1))}, train.y))
+    assert not plain_mlp(model, ArrayDataset({"x": train.inputs["x"][:, None, :]}, train.y))  # a sequence
+    assert not plain_mlp(_member(0, train, aggregator="attn")[0], train)
+    assert not plain_mlp(_member(0, train, layer_mix=2)[0], train)
+    assert not plain_mlp(create_model("lstm", input_dim=16, n_classes=4, hidden=8), train)
+    frozen = _member(0, train)[0]
+    frozen.head[1].bias.requires_grad_(False)
+    assert not plain_mlp(frozen, train)
+
+
+def test_fast_path_and_vmap_path_both_match_sequential():
+    train, val = _data()
+    cfg = TrainingConfig(**CFG)
+    seeds = [1, 3, 5]
+    sequential = _sequential(seeds, train, val, cfg)
+    for fast, path in ((True, "mlp"), (False, "vmap")):
+        models, losses, generators = (list(t) for t in zip(*[_member(s, train) for s in seeds]))
+        batched = BatchedTrainer(models, losses, cfg, generators, fast_mlp=fast)
+        results = batched.fit(train, val)
+        assert [r.path for r in results] == [path] * 3 and batched.batched == [True] * 3
+        _assert_matches(sequential, results, batched.predict_proba(val))
+
+
+def _weighted_member(loss_name, clip, **options):
+    def make(seed, train):
+        generator = seed_everything(seed)
+        model = create_model("mlp", input_dim=16, n_classes=4, hidden=32, dropout=0.0)
+        loss = build_loss(loss_name, train.y, 4, False, class_weighting="balanced", weight_clip=clip, **options)
+        return model, loss, generator
+    return make
+
+
+@pytest.mark.parametrize("loss_name, options", [("ce", {"label_smoothing": 0.1}),
+                                                ("focal", {"gamma": 2.0}),
+                                                ("focal", {"gamma": 1.2, "label_smoothing": 0.1})])
+def test_fast_path_vectorised_losses_with_per_member_class_weights(loss_name, options):
+    # unbalanced labels so that the two clips give the members different class weights
+    train, val = _data()
+    keep = np.flatnonzero((train.y != 0) | (np.arange(len(train)) % 4 == 0))
+    train = train.take(keep)
+    cfg = TrainingConfig(**{**CFG, "epochs": 8})
+    makers = [_weighted_member(loss_name, 10.0, **options), _weighted_member(loss_name, 1.2, **options)]
+    sequential = [_sequential([seed], train, val, cfg, make)[0] for seed, make in zip((2, 7), makers)]
+    members = [make(seed, train) for seed, make in zip((2, 7), makers)]
+    assert not torch.equal(members[0][1].weight, members[1][1].weight)
+    models, losses, generators = (list(t) for t in zip(*members))
+    batched = BatchedTrainer(models, losses, cfg, generators)
+    assert batched._formula_losses([0, 1]) is not None  # the vectorised formula, not the loop
+    results = batched.fit(train, val)
+    assert [r.path for r in results] == ["mlp", "mlp"]
+    _assert_matches(sequential, results, batched.predict_proba(val))
+
+
+@pytest.mark.parametrize("loss_name, options", [("ce", {}), ("ce", {"label_smoothing": 0.2}),
+                                                ("focal", {"gamma": 0.0}), ("focal", {"gamma": 2.5})])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_vectorised_loss_formulas_equal_the_modules(loss_name, options, weighted):
+    from affectlab.training.losses import LOSSES
+
+    rng = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 20, 5, generator=rng, dtype=torch.float64)
+    target = torch.randint(0, 5, (3, 20), generator=rng)
+    modules = [LOSSES.create(loss_name, weight=torch.rand(5, generator=rng, dtype=torch.float64) + 0.1
+                             if weighted else None, **options) for _ in range(3)]
+    cfg = TrainingConfig(**CFG)
+    trainer = BatchedTrainer([_member(0, _data()[0])[0] for _ in range(3)], modules, cfg,
+                             [torch.Generator() for _ in range(3)])
+    vectorised = trainer._formula_losses([0, 1, 2])
+    assert vectorised is not None
+    for idx in ([0, 1, 2], [2, 0]):  # any subset of live members, in stack order
+        left = logits[: len(idx)].clone().requires_grad_(True)
+        right = logits[: len(idx)].clone().requires_grad_(True)
+        ours = vectorised(idx, left, target[: len(idx)])
+        theirs = torch.stack([modules[i](right[j], target[j]) for j, i in enumerate(idx)])
+        torch.testing.assert_close(ours, theirs)
+        ours.sum().backward()
+        theirs.sum().backward()
+        torch.testing.assert_close(left.grad, right.grad)
+
+
+def test_fast_path_other_losses_loop_per_member_multi_label():
+    """A loss without a vectorised formula (multi-label BCE) is each member's module on its slice."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(240, 16)).astype(np.float32)
+    y = (x[:, :4] + rng.normal(scale=0.5, size=(240, 4)) > 0).astype(np.int64)
+    data = ArrayDataset({"x": x}, y)
+    train, val = data.take(np.arange(160)), data.take(np.arange(160, 240))
+    cfg = TrainingConfig(**{**CFG, "epochs": 6})
+
+    def make(seed, train):
+        generator = seed_everything(seed)
+        model = create_model("mlp", input_dim=16, n_classes=4, hidden=32, dropout=0.0)
+        return model, build_loss("bce", train.y, 4, True, class_weighting="balanced"), generator
+
+    sequential = _sequential([0, 1], train, val, cfg, make, multi_label=True)
+    models, losses, generators = (list(t) for t in zip(*[make(s, train) for s in (0, 1)]))
+    batched = BatchedTrainer(models, losses, cfg, generators, multi_label=True)
+    assert batched._formula_losses([0, 1]) is None
+    results = batched.fit(train, val)
+    assert [r.path for r in results] == ["mlp", "mlp"]
+    _assert_matches(sequential, results, batched.predict_proba(val))
+
+
+def test_fast_path_dropout_draws_independent_masks_at_rate_p():
+    from affectlab.training.batched import _dropout_
+
+    torch.manual_seed(0)
+    x = torch.ones(10, 64, 384)
+    words = torch.empty((x.numel() + 3) // 4, dtype=torch.int64)
+    scale = _dropout_(x, 0.3, words, torch.empty_like(x))
+    kept = x.mean().item()
+    assert kept == pytest.approx(0.7, abs=0.005)
+    assert kept * scale == pytest.approx(1.0, abs=0.01)  # unbiased after the folded rescale
+    assert scale == pytest.approx(1 / 0.7, rel=1e-4)
+    assert not torch.equal(x[0], x[1])  # every member and row has its own mask
+    assert _dropout_(torch.ones(3), 0.0, words, torch.empty(3)) == 1.0
+
+
+def test_fast_path_with_dropout_trains_like_sequential():
+    """Statistically, not bitwise: same data, same epochs, comparable validation scores."""
+    train, val = _data(n=600)
+    cfg = TrainingConfig(**{**CFG, "epochs": 10, "patience": 10})
+    seeds = [0, 1, 2, 3]
+    make = lambda seed, train: _member(seed, train, dropout=0.3)  # noqa: E731
+    sequential = [seq.best_score for seq, _ in _sequential(seeds, train, val, cfg, make)]
+    models, losses, generators = (list(t) for t in zip(*[make(s, train) for s in seeds]))
+    results = BatchedTrainer(models, losses, cfg, generators).fit(train, val)
+    assert [r.path for r in results] == ["mlp"] * 4
+    assert np.mean([r.best_score for r in results]) == pytest.approx(np.mean(sequential), abs=0.05)
