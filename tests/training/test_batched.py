@@ -180,7 +180,8 @@ def test_plain_mlp_detection():
     train, val = _data()
     model = _member(0, train)[0]
     assert plain_mlp(model, train, val)
-    assert not plain_mlp(model, ArrayDataset({"x": train.inputs["x"], "mask": np.ones((len(train), 1))}, train.y))
+    with_mask = ArrayDataset({"x": train.inputs["x"], "mask": np.ones((len(train), 1))}, train.y)
+    assert not plain_mlp(model, with_mask)
     assert not plain_mlp(model, ArrayDataset({"x": train.inputs["x"][:, None, :]}, train.y))  # a sequence
     assert not plain_mlp(_member(0, train, aggregator="attn")[0], train)
     assert not plain_mlp(_member(0, train, layer_mix=2)[0], train)
@@ -207,7 +208,8 @@ def _weighted_member(loss_name, clip, **options):
     def make(seed, train):
         generator = seed_everything(seed)
         model = create_model("mlp", input_dim=16, n_classes=4, hidden=32, dropout=0.0)
-        loss = build_loss(loss_name, train.y, 4, False, class_weighting="balanced", weight_clip=clip, **options)
+        loss = build_loss(loss_name, train.y, 4, False, class_weighting="balanced", weight_clip=clip,
+                          **options)
         return model, loss, generator
     return make
 
@@ -234,7 +236,8 @@ def test_fast_path_vectorised_losses_with_per_member_class_weights(loss_name, op
 
 
 @pytest.mark.parametrize("loss_name, options", [("ce", {}), ("ce", {"label_smoothing": 0.2}),
-                                                ("focal", {"gamma": 0.0}), ("focal", {"gamma": 2.5})])
+                                                ("focal", {"gamma": 0.0}), ("focal", {"gamma": 2.5}),
+                                                ("focal", {"gamma": 1.5, "label_smoothing": 0.1})])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_vectorised_loss_formulas_equal_the_modules(loss_name, options, weighted):
     from affectlab.training.losses import LOSSES

@@ -69,7 +69,7 @@ Tensors = dict[str, torch.Tensor]
 # ids of the live members (indices into the trainer's models), logits [A, B, C], targets [A, B(, C)]
 MemberLoss = Callable[[list[int], torch.Tensor, torch.Tensor], torch.Tensor]
 
-DROPOUT_BITS = 16  # resolution of the fast path's dropout probability (2**-16)
+_DROPOUT_LEVELS = 1 << 16  # the fast path draws dropout as int16 lanes: p is resolved to 2**-16
 
 
 @dataclass
@@ -138,7 +138,7 @@ def _dropout_(x: torch.Tensor, p: float, words: torch.Tensor, mask: torch.Tensor
     so no bool→float conversion is allocated per step."""
     if p <= 0:
         return 1.0
-    levels = 1 << DROPOUT_BITS
+    levels = _DROPOUT_LEVELS
     dropped = min(round(p * levels), levels)
     if dropped == levels:  # p == 1: nn.Dropout outputs zeros
         x.zero_()
@@ -277,7 +277,8 @@ class _MLPStack:
     def slice(self, j: int) -> Tensors:
         return {k: v[j].detach().clone() for k, v in self.params.items()}
 
-    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer, make_optimizer) -> torch.optim.Optimizer:
+    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
+                make_optimizer) -> torch.optim.Optimizer:
         self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
         self._grads = None
         self._work.clear()
@@ -323,14 +324,16 @@ class _VmapStack:
         """[A, N, C] logits in eval mode, in chunks like ``Trainer._logits``."""
         self.base.eval()
         n = len(next(iter(inputs.values())))
-        parts = [self.shared_forward(self.params, self.buffers, {k: v[s:s + chunk] for k, v in inputs.items()})
+        parts = [self.shared_forward(self.params, self.buffers,
+                                     {k: v[s:s + chunk] for k, v in inputs.items()})
                  for s in range(0, n, chunk)]
         return torch.cat(parts, dim=1)
 
     def slice(self, j: int) -> Tensors:
         return {k: v[j].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
 
-    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer, make_optimizer) -> torch.optim.Optimizer:
+    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
+                make_optimizer) -> torch.optim.Optimizer:
         self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
         self.buffers = {k: v[keep] for k, v in self.buffers.items()}
         return optimizer
@@ -497,19 +500,22 @@ class BatchedTrainer:
         own class weights; ``None`` when the members' losses are anything else."""
         losses = [self.losses[i] for i in members]
         kind = type(losses[0])
-        if self.multi_label or kind not in (CrossEntropy, FocalLoss) or any(type(l) is not kind for l in losses):
+        if (self.multi_label or kind not in (CrossEntropy, FocalLoss)
+                or any(type(loss) is not kind for loss in losses)):
             return None
-        if any(l._forward_hooks or l._forward_pre_hooks for l in losses):
+        if any(loss._forward_hooks or loss._forward_pre_hooks for loss in losses):
             return None
-        settings = {(float(l.label_smoothing), float(getattr(l, "gamma", 0.0)), l.weight is None) for l in losses}
+        settings = {(float(loss.label_smoothing), float(getattr(loss, "gamma", 0.0)), loss.weight is None)
+                    for loss in losses}
         if len(settings) != 1:
             return None
         smoothing, gamma, unweighted = settings.pop()
         weights = None
         if not unweighted:
-            if len({(tuple(l.weight.shape), l.weight.dtype) for l in losses}) != 1 or losses[0].weight.dim() != 1:
+            if (len({(tuple(loss.weight.shape), loss.weight.dtype) for loss in losses}) != 1
+                    or losses[0].weight.dim() != 1):
                 return None
-            weights = torch.stack([l.weight for l in losses]).to(self.device)  # [G, C]
+            weights = torch.stack([loss.weight for loss in losses]).to(self.device)  # [G, C]
         position = {i: j for j, i in enumerate(members)}
         picked: dict[tuple[int, ...], torch.Tensor] = {}
 
