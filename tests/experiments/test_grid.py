@@ -111,3 +111,4 @@ def test_mlflow_logs_each_run_once(tmp_path, toy_csv, tiny_encoder_dir):
     assert len(runs) == 2
     assert "test_weighted_f1" in runs[0].data.metrics
     assert runs[0].data.params["model.name"] == "mlp"
+    assert runs[0].info.artifact_uri.startswith((result.grid_dir / "mlartifacts").resolve().as_uri())

@@ -82,3 +82,14 @@ def test_context_model_uses_previous_turns(toy_csv, tiny_encoder_dir, tmp_path):
     np.testing.assert_allclose(alone[0], together[0], atol=1e-6)  # first turn has no context
     assert not np.allclose(alone[2], together[2])                 # later turns see earlier ones
     assert len(pipe.predict_conversation(turns)) == 3
+
+
+def test_vader_labeller_makes_seven_level_targets(toy_csv, tiny_encoder_dir, tmp_path):
+    from affectlab.experiments import prepare_data
+
+    config = _config(toy_csv, tiny_encoder_dir, tmp_path, labels__scheme="vader7",
+                     labels__labeller="vader->vader7")
+    data = prepare_data(config)
+    wonderful = data.corpus.table["text"].tolist().index("This is wonderful news.")
+    assert data.scheme.classes[data.y[wonderful]] in {"positive", "very_positive", "extremely_positive"}
+    assert data.y.max() < 7

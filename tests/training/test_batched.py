@@ -138,14 +138,35 @@ def test_unsupported_settings_raise():
         BatchedTrainer([model], [loss], TrainingConfig(**{**CFG, "scheduler": "plateau"}), [gen])
 
 
-def test_lstm_falls_back_to_sequential():
-    train, val = _data(n=120)
+def _lstm_member(seed: int, train: ArrayDataset, dropout: float = 0.0):
+    generator = seed_everything(seed)
+    model = create_model("lstm", input_dim=16, n_classes=4, hidden=8, dropout=dropout)
+    return model, build_loss("ce", train.y, 4, False), generator
+
+
+def test_flat_lstm_heads_take_the_single_step_path_and_match_sequential():
+    train, val = _data(n=150)
+    cfg = TrainingConfig(**{**CFG, "epochs": 6})
+    sequential = _sequential((0, 1), train, val, cfg, make=_lstm_member)
+    members = [_lstm_member(seed, train) for seed in (0, 1)]
+    models, losses, generators = (list(t) for t in zip(*members))
+    batched = BatchedTrainer(models, losses, cfg, generators)
+    results = batched.fit(train, val)
+    assert [r.path for r in results] == ["lstm_step", "lstm_step"]
+    _assert_matches(sequential, results, batched.predict_proba(val))
+    alone = Trainer(batched.unstack(1), losses[1], cfg).predict_proba(val)
+    np.testing.assert_allclose(alone, batched.predict_proba(val)[1], atol=1e-5)
+
+
+def test_lstm_over_masked_sequences_falls_back_to_sequential():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 3, 16)).astype(np.float32)
+    mask = np.ones((120, 3), dtype=np.float32)
+    mask[::2, 2] = 0
+    data = ArrayDataset({"x": x, "mask": mask}, rng.integers(0, 4, 120))
+    train, val = data.take(np.arange(80)), data.take(np.arange(80, 120))
     cfg = TrainingConfig(**{**CFG, "epochs": 2})
-    members = []
-    for seed in (0, 1):
-        gen = seed_everything(seed)
-        members.append((create_model("lstm", input_dim=16, n_classes=4, hidden=8, dropout=0.0),
-                        build_loss("ce", train.y, 4, False), gen))
+    members = [_lstm_member(seed, train) for seed in (0, 1)]
     models, losses, generators = (list(t) for t in zip(*members))
     batched = BatchedTrainer(models, losses, cfg, generators)
     results = batched.fit(train, val)

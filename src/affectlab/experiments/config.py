@@ -28,9 +28,14 @@ class DataConfig(_Strict):
 
 
 class LabelsConfig(_Strict):
+    """Where targets come from: a raw column (optionally mapped) or a labeller run on the text
+    (e.g. ``labeller: vader->vader7`` with ``labeller_options: {thresholds: [...]}``)."""
+
     scheme: str
     column: str = "label"
     mapping: str | None = None
+    labeller: str | None = None
+    labeller_options: dict[str, Any] = Field(default_factory=dict)
 
 
 class FeaturesConfig(_Strict):

@@ -114,7 +114,7 @@ def _run_batched(todo, runs: Path, prepared) -> list[dict]:
         run_dir = runs / run_id(config)
         try:
             finish_run(config, run_dir, prepared, trainer.unstack(index), kwargs, fit, started,
-                       extra={**extra, "batched": getattr(trainer, "batched", True)})
+                       extra={**extra, "batched": bool(trainer.batched[index]), "train_path": fit.path})
             (run_dir / "failed.json").unlink(missing_ok=True)
             outcomes.append({"run_id": run_dir.name, "status": "done"})
         except Exception as error:  # noqa: BLE001
@@ -280,7 +280,8 @@ def _tracker(grid_dir: Path, tracking_uri: str | None):
         from .tracking import MLflowTracker
     except ImportError:
         return None
-    tracker = MLflowTracker(tracking_uri or f"sqlite:///{(grid_dir / 'mlflow.db').resolve()}", grid_dir.name)
+    tracker = MLflowTracker(tracking_uri or f"sqlite:///{(grid_dir / 'mlflow.db').resolve()}", grid_dir.name,
+                            artifact_root=grid_dir / "mlartifacts")
     return tracker.log_run if tracker.available else None
 
 

@@ -18,7 +18,7 @@ from ..evaluation.reports import write_run_report
 from ..features.context import context_index, with_context
 from ..features.layers import STACK_LAST4
 from ..features.text import FeatureSet, extract_text_features
-from ..labels import get_mapping, get_scheme
+from ..labels import auto_label, get_mapping, get_scheme
 from ..labels.scheme import LabelScheme
 from ..models import create_model
 from ..pipeline import Pipeline, build_spec
@@ -63,6 +63,12 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     corpus = apply_split(corpus, config.data.split.name, **config.data.split.options)  # own seed: fixed split across model seeds
     scheme = get_scheme(config.labels.scheme)
     table = corpus.table
+    if config.labels.labeller:
+        table = table.copy()
+        table["auto_label"] = auto_label(table["text"].fillna("").astype(str).tolist(),
+                                         config.labels.labeller, **config.labels.labeller_options)
+        config = config.model_copy(deep=True)
+        config.labels.column = "auto_label"
     if config.labels.column not in table.columns:
         raise ConfigError(f"label column {config.labels.column!r} is not in corpus "
                           f"{corpus.name!r}; columns: {list(table.columns)}")

@@ -27,7 +27,7 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
 class MLflowTracker:
     """One MLflow experiment per grid, one MLflow run per AffectLab run (tagged with its id)."""
 
-    def __init__(self, tracking_uri: str, experiment: str) -> None:
+    def __init__(self, tracking_uri: str, experiment: str, artifact_root: Path | None = None) -> None:
         try:
             import mlflow
         except ImportError:
@@ -40,7 +40,11 @@ class MLflowTracker:
         self.mlflow = mlflow
         self.client = mlflow.tracking.MlflowClient(tracking_uri=tracking_uri)
         found = self.client.get_experiment_by_name(experiment)
-        self.experiment_id = found.experiment_id if found else self.client.create_experiment(experiment)
+        if found:
+            self.experiment_id = found.experiment_id
+        else:  # artifacts next to the grid, not in whatever directory the user ran from
+            location = artifact_root.resolve().as_uri() if artifact_root is not None else None
+            self.experiment_id = self.client.create_experiment(experiment, artifact_location=location)
         self.tracking_uri = tracking_uri
 
     def _exists(self, run_id: str) -> bool:

@@ -68,7 +68,8 @@ class TextEncoder:
         self.max_length = max_length
         self.device = pick_device(device)
         self.tokenizer = AutoTokenizer.from_pretrained(self.path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).to(self.device).eval()
+        # float32 whatever the checkpoint stores (transformers 5 keeps fp16 checkpoints in fp16)
+        self.model = AutoModel.from_pretrained(self.path, local_files_only=True).float().to(self.device).eval()
         self.fingerprint = encoder_fingerprint(self.path)
 
     @property

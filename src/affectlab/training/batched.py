@@ -60,7 +60,7 @@ from ..errors import ConfigError
 from ..evaluation.metrics import score
 from ..features.encoder import pick_device
 from ..models.aggregators import MeanAggregator
-from ..models.classifiers import SequenceClassifier
+from ..models.classifiers import BiLSTMEncoder, SequenceClassifier
 from .data import ArrayDataset
 from .losses import CrossEntropy, FocalLoss
 from .trainer import Trainer, TrainingConfig, TrainResult
@@ -148,6 +148,27 @@ def _dropout_(x: torch.Tensor, p: float, words: torch.Tensor, mask: torch.Tensor
     bits = words.random_(-2**63, None).view(torch.int16)[:x.numel()].view(x.shape)
     x.mul_(torch.ge(bits, dropped - levels // 2, out=mask))
     return levels / (levels - dropped)
+
+
+def plain_lstm_step(model: nn.Module, *datasets: ArrayDataset | None) -> bool:
+    """Whether ``model`` is the flat ``lstm`` head on 2-D inputs: a one-layer BiLSTM over a
+    length-1 sequence (see ``models.aggregators.lstm_single_step``), the mean aggregator (the
+    identity on one step) and the head Dropout → Linear."""
+    if type(model) is not SequenceClassifier or model.layer_mix is not None:
+        return False
+    if type(model.encoder) is not BiLSTMEncoder or type(model.aggregator) is not MeanAggregator:
+        return False
+    lstm, head = model.encoder.lstm, model.head
+    if lstm.num_layers != 1 or not lstm.bidirectional or not lstm.bias or lstm.proj_size:
+        return False
+    if type(head) is not nn.Sequential or [type(m) for m in head] != [nn.Dropout, nn.Linear]:
+        return False
+    if any(p.dtype != torch.float32 for p in model.parameters()) or list(model.buffers()):
+        return False
+    for data in datasets:
+        if data is not None and (set(data.inputs) != {"x"} or np.ndim(data.inputs["x"]) != 2):
+            return False
+    return True
 
 
 def _cross_entropy(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None,
@@ -298,6 +319,89 @@ class _MLPStack:
         second.bias.copy_(state["b2"][0])
 
 
+class _LSTMStepStack:
+    """Fast path for the flat ``lstm`` head: the BiLSTM's input projections and the output layer
+    as five stacked tensors, so a step is two ``baddbmm``s; autograd does the backward.
+
+    Exact for the outputs: from zero state one step needs only ``W_ih``, ``b_ih`` and ``b_hh``
+    (c = i·g, h = o·tanh(c)). ``W_hh`` gets no gradient either way and is left as initialised
+    (the sequential trainer's weight decay would shrink it; it never affects these inputs).
+    """
+
+    path = "lstm_step"
+
+    def __init__(self, models: list[nn.Module], device: torch.device, loss_fn: MemberLoss | None = None):
+        self.p = float(models[0].head[0].p)
+        self.hidden = models[0].encoder.lstm.hidden_size
+
+        def both(lstm: nn.LSTM, name: str) -> list[torch.Tensor]:
+            return [getattr(lstm, f"{name}_l0"), getattr(lstm, f"{name}_l0_reverse")]
+
+        with torch.no_grad():
+            lstms = [m.encoder.lstm for m in models]
+            params = {
+                "Wi": torch.stack([torch.cat([w.t() for w in both(l, "weight_ih")], 1) for l in lstms]),
+                "bi": torch.stack([torch.cat(both(l, "bias_ih")) for l in lstms]).unsqueeze(1),
+                "bh": torch.stack([torch.cat(both(l, "bias_hh")) for l in lstms]).unsqueeze(1),
+                "Wo": torch.stack([m.head[1].weight.t() for m in models]),
+                "bo": torch.stack([m.head[1].bias for m in models]).unsqueeze(1),
+            }
+        self.params: Tensors = {k: v.to(device).requires_grad_(True) for k, v in params.items()}
+        self.loss_fn = loss_fn
+
+    def _forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
+        Wi, bi, bh, Wo, bo = self.params.values()
+        live, size = x.shape[:2]
+        gates = torch.baddbmm(bi + bh, x, Wi).view(live, size, 2, 4, self.hidden)
+        i, _, g, o = gates.unbind(3)  # PyTorch's gate order: input, forget, cell, output
+        h = (torch.sigmoid(o) * torch.tanh(torch.sigmoid(i) * torch.tanh(g))).reshape(live, size, -1)
+        if train and self.p:
+            h = F.dropout(h, self.p, training=True)
+        return torch.baddbmm(bo, h, Wo)
+
+    def step(self, inputs: Tensors, y: torch.Tensor, index: torch.Tensor, ids: list[int]) -> torch.Tensor:
+        live, size = index.shape
+        flat = index.reshape(-1)
+        x = inputs["x"].index_select(0, flat).view(live, size, -1)
+        target = y.index_select(0, flat).view(live, size, *y.shape[1:])
+        for p in self.params.values():
+            p.grad = None
+        with torch.enable_grad():
+            losses = self.loss_fn(ids, self._forward(x, True), target)
+            losses.sum().backward()
+        return losses.detach()
+
+    @torch.no_grad()
+    def logits(self, inputs: Tensors, chunk: int = 1024) -> torch.Tensor:
+        x = inputs["x"]
+        live = self.params["Wi"].shape[0]
+        return torch.cat([self._forward(x[s:s + chunk].expand(live, -1, -1), False)
+                          for s in range(0, len(x), chunk)], dim=1)
+
+    def slice(self, j: int) -> Tensors:
+        return {k: v[j].detach().clone() for k, v in self.params.items()}
+
+    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
+                make_optimizer) -> torch.optim.Optimizer:
+        self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
+        return optimizer
+
+    @staticmethod
+    @torch.no_grad()
+    def load(model: nn.Module, state: Tensors | None) -> None:
+        if state is None:
+            return
+        lstm, out = model.encoder.lstm, model.head[1]
+        half = state["Wi"].shape[1] // 2
+        for k, suffix in enumerate(("", "_reverse")):
+            part = slice(k * half, (k + 1) * half)
+            getattr(lstm, f"weight_ih_l0{suffix}").copy_(state["Wi"][:, part].t())
+            getattr(lstm, f"bias_ih_l0{suffix}").copy_(state["bi"][0, part])
+            getattr(lstm, f"bias_hh_l0{suffix}").copy_(state["bh"][0, part])
+        out.weight.copy_(state["Wo"].t())
+        out.bias.copy_(state["bo"][0])
+
+
 class _VmapStack:
     """The general path: ``stack_module_state`` + ``vmap(functional_call)`` + autograd."""
 
@@ -393,6 +497,8 @@ class BatchedTrainer:
         for members in self.groups:
             if self.fast_mlp and plain_mlp(self.models[members[0]], train, val):
                 path = "mlp"
+            elif self.fast_mlp and plain_lstm_step(self.models[members[0]], train, val):
+                path = "lstm_step"
             elif self._vmappable(members[0], train):
                 path = "vmap"
             else:
@@ -418,8 +524,9 @@ class BatchedTrainer:
         inputs, _ = data.tensors(self.device)
         for members in self.groups:
             path = self.paths[members[0]]
-            if path == "mlp" and not plain_mlp(self.models[members[0]], data):
-                path = "vmap"  # trained on the fast path, but these inputs are not flat
+            if (path == "mlp" and not plain_mlp(self.models[members[0]], data)) or (
+                    path == "lstm_step" and not plain_lstm_step(self.models[members[0]], data)):
+                path = "vmap"  # trained on a fast path, but these inputs are not flat
             if path != "sequential":
                 logits = self._engine(path, members).logits(inputs)
                 for j, i in enumerate(members):
@@ -438,6 +545,8 @@ class BatchedTrainer:
     def _engine(self, path: str, members: list[int], loss_fn: MemberLoss | None = None):
         if path == "mlp":
             return _MLPStack([self.models[i] for i in members], self.device, loss_fn)
+        if path == "lstm_step":
+            return _LSTMStepStack([self.models[i] for i in members], self.device, loss_fn)
         return _VmapStack(self, members, loss_fn)
 
     def _base(self, i: int) -> nn.Module:
@@ -458,7 +567,7 @@ class BatchedTrainer:
         def looped(idx: list[int], logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             return torch.stack([self.losses[i](logits[j], target[j]) for j, i in enumerate(idx)])
 
-        if path == "mlp":
+        if path in ("mlp", "lstm_step"):
             return self._formula_losses(members) or looped
 
         def settings(loss: nn.Module) -> tuple:
