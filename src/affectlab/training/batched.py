@@ -323,9 +323,10 @@ class _LSTMStepStack:
     """Fast path for the flat ``lstm`` head: the BiLSTM's input projections and the output layer
     as five stacked tensors, so a step is two ``baddbmm``s; autograd does the backward.
 
-    Exact for the outputs: from zero state one step needs only ``W_ih``, ``b_ih`` and ``b_hh``
-    (c = i·g, h = o·tanh(c)). ``W_hh`` gets no gradient either way and is left as initialised
-    (the sequential trainer's weight decay would shrink it; it never affects these inputs).
+    Exact for the outputs: from zero state one step needs only the input, cell and output gate
+    rows of ``W_ih``, ``b_ih`` and ``b_hh`` (c = i·g, h = o·tanh(c)). ``W_hh`` and the forget-gate
+    rows get no gradient either way and are left as initialised (the sequential trainer's weight
+    decay would shrink them; they never affect these inputs).
     """
 
     path = "lstm_step"
@@ -334,8 +335,15 @@ class _LSTMStepStack:
         self.p = float(models[0].head[0].p)
         self.hidden = models[0].encoder.lstm.hidden_size
 
+        hidden = self.hidden
+
+        def igo(tensor: torch.Tensor) -> torch.Tensor:
+            """Input, cell and output gate rows (PyTorch order i, f, g, o): the forget gate
+            multiplies c0 = 0, so its rows never matter here and get zero gradient anyway."""
+            return torch.cat([tensor[:hidden], tensor[2 * hidden:]])
+
         def both(lstm: nn.LSTM, name: str) -> list[torch.Tensor]:
-            return [getattr(lstm, f"{name}_l0"), getattr(lstm, f"{name}_l0_reverse")]
+            return [igo(getattr(lstm, f"{name}_l0")), igo(getattr(lstm, f"{name}_l0_reverse"))]
 
         with torch.no_grad():
             lstms = [m.encoder.lstm for m in models]
@@ -352,8 +360,8 @@ class _LSTMStepStack:
     def _forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
         Wi, bi, bh, Wo, bo = self.params.values()
         live, size = x.shape[:2]
-        gates = torch.baddbmm(bi + bh, x, Wi).view(live, size, 2, 4, self.hidden)
-        i, _, g, o = gates.unbind(3)  # PyTorch's gate order: input, forget, cell, output
+        gates = torch.baddbmm(bi + bh, x, Wi).view(live, size, 2, 3, self.hidden)
+        i, g, o = gates.unbind(3)
         h = (torch.sigmoid(o) * torch.tanh(torch.sigmoid(i) * torch.tanh(g))).reshape(live, size, -1)
         if train and self.p:
             h = F.dropout(h, self.p, training=True)
@@ -392,12 +400,15 @@ class _LSTMStepStack:
         if state is None:
             return
         lstm, out = model.encoder.lstm, model.head[1]
-        half = state["Wi"].shape[1] // 2
+        hidden = lstm.hidden_size
+        width = 3 * hidden
         for k, suffix in enumerate(("", "_reverse")):
-            part = slice(k * half, (k + 1) * half)
-            getattr(lstm, f"weight_ih_l0{suffix}").copy_(state["Wi"][:, part].t())
-            getattr(lstm, f"bias_ih_l0{suffix}").copy_(state["bi"][0, part])
-            getattr(lstm, f"bias_hh_l0{suffix}").copy_(state["bh"][0, part])
+            part = slice(k * width, (k + 1) * width)
+            for name, value in (("weight_ih", state["Wi"][:, part].t()), ("bias_ih", state["bi"][0, part]),
+                                ("bias_hh", state["bh"][0, part])):
+                target = getattr(lstm, f"{name}_l0{suffix}")
+                target[:hidden].copy_(value[:hidden])          # input gate
+                target[2 * hidden:].copy_(value[hidden:])      # cell and output gates
         out.weight.copy_(state["Wo"].t())
         out.bias.copy_(state["bo"][0])
 
