@@ -333,3 +333,22 @@ def test_fast_path_with_dropout_trains_like_sequential():
     results = BatchedTrainer(models, losses, cfg, generators).fit(train, val)
     assert [r.path for r in results] == ["mlp"] * 4
     assert np.mean([r.best_score for r in results]) == pytest.approx(np.mean(sequential), abs=0.05)
+
+
+@pytest.mark.parametrize("aggregator", ["expdecay", "attn", "lstm"])
+def test_sequence_heads_with_scalar_and_masked_parameters_train_batched(aggregator):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(150, 3, 16)).astype(np.float32)
+    mask = np.ones((150, 3), dtype=np.float32)
+    mask[::2, 2] = 0
+    data = ArrayDataset({"x": x, "mask": mask}, rng.integers(0, 4, 150))
+    train, val = data.take(np.arange(100)), data.take(np.arange(100, 150))
+    cfg = TrainingConfig(**{**CFG, "epochs": 2})
+    members = []
+    for seed in (0, 1):
+        gen = seed_everything(seed)
+        members.append((create_model("mlp", input_dim=16, n_classes=4, hidden=8, aggregator=aggregator),
+                        build_loss("ce", train.y, 4, False), gen))
+    models, losses, generators = (list(t) for t in zip(*members))
+    results = BatchedTrainer(models, losses, cfg, generators).fit(train, val)
+    assert all(len(r.history) == 2 for r in results)

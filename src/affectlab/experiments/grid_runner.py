@@ -73,6 +73,9 @@ def run_group(config_dicts: list[dict], runs_dir: str, data_root: str | None, ba
             todo = []
         except _NotBatchable:
             pass
+        except Exception as error:  # noqa: BLE001 - the seeds still run, one by one
+            console.print(f"[yellow]batched training failed ({type(error).__name__}: {error}); "
+                          "training these seeds one by one[/yellow]", highlight=False, soft_wrap=True)
     for config, extra in todo:
         run_dir = runs / run_id(config)
         try:

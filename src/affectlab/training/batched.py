@@ -703,7 +703,7 @@ class BatchedTrainer:
         grads = [p.grad for p in params.values() if p.grad is not None]
         if not grads:
             return
-        norms = torch.stack([g.flatten(1).norm(dim=1) for g in grads], dim=1).norm(dim=1)  # [A]
+        norms = torch.stack([g.reshape(g.shape[0], -1).norm(dim=1) for g in grads], dim=1).norm(dim=1)  # [A]
         coef = (self.config.grad_clip / (norms + 1e-6)).clamp(max=1.0)
         for g in grads:
             g.mul_(coef.view(-1, *([1] * (g.dim() - 1))))
