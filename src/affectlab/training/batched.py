@@ -205,7 +205,28 @@ def _focal(logits: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | No
     return loss.mean(1)
 
 
-class _MLPStack:
+class _Stack:
+    """What every stacked engine shares: member slices and dropping finished members."""
+
+    params: Tensors
+
+    def _state(self) -> Tensors:
+        return self.params
+
+    def slice(self, j: int) -> Tensors:
+        return {k: v[j].detach().clone() for k, v in self._state().items()}
+
+    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
+                make_optimizer) -> torch.optim.Optimizer:
+        self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
+        self._after_compact(keep)
+        return optimizer
+
+    def _after_compact(self, keep: torch.Tensor) -> None:
+        """Engines with per-member caches or buffers drop the finished members' parts here."""
+
+
+class _MLPStack(_Stack):
     """The fast path: the group's mlp heads as four stacked tensors, forward and backward by hand.
 
     ``W1 [A, D, H]`` and ``W2 [A, H, C]`` are the transposed ``nn.Linear`` weights (so a batch
@@ -295,15 +316,9 @@ class _MLPStack:
             parts.append(torch.baddbmm(b2, h, W2))
         return torch.cat(parts, dim=1)
 
-    def slice(self, j: int) -> Tensors:
-        return {k: v[j].detach().clone() for k, v in self.params.items()}
-
-    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
-                make_optimizer) -> torch.optim.Optimizer:
-        self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
+    def _after_compact(self, keep: torch.Tensor) -> None:
         self._grads = None
         self._work.clear()
-        return optimizer
 
     @staticmethod
     @torch.no_grad()
@@ -319,7 +334,7 @@ class _MLPStack:
         second.bias.copy_(state["b2"][0])
 
 
-class _LSTMStepStack:
+class _LSTMStepStack(_Stack):
     """Fast path for the flat ``lstm`` head: the BiLSTM's input projections and the output layer
     as five stacked tensors, so a step is two ``baddbmm``s; autograd does the backward.
 
@@ -386,14 +401,6 @@ class _LSTMStepStack:
         return torch.cat([self._forward(x[s:s + chunk].expand(live, -1, -1), False)
                           for s in range(0, len(x), chunk)], dim=1)
 
-    def slice(self, j: int) -> Tensors:
-        return {k: v[j].detach().clone() for k, v in self.params.items()}
-
-    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
-                make_optimizer) -> torch.optim.Optimizer:
-        self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
-        return optimizer
-
     @staticmethod
     @torch.no_grad()
     def load(model: nn.Module, state: Tensors | None) -> None:
@@ -413,7 +420,7 @@ class _LSTMStepStack:
         out.bias.copy_(state["bo"][0])
 
 
-class _VmapStack:
+class _VmapStack(_Stack):
     """The general path: ``stack_module_state`` + ``vmap(functional_call)`` + autograd."""
 
     path = "vmap"
@@ -444,14 +451,11 @@ class _VmapStack:
                  for s in range(0, n, chunk)]
         return torch.cat(parts, dim=1)
 
-    def slice(self, j: int) -> Tensors:
-        return {k: v[j].detach().clone() for k, v in {**self.params, **self.buffers}.items()}
+    def _state(self) -> Tensors:
+        return {**self.params, **self.buffers}
 
-    def compact(self, keep: torch.Tensor, optimizer: torch.optim.Optimizer,
-                make_optimizer) -> torch.optim.Optimizer:
-        self.params, optimizer = BatchedTrainer._compact(self.params, optimizer, keep, make_optimizer)
+    def _after_compact(self, keep: torch.Tensor) -> None:
         self.buffers = {k: v[keep] for k, v in self.buffers.items()}
-        return optimizer
 
     @staticmethod
     @torch.no_grad()
