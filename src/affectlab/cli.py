@@ -89,7 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_experiment(config, data_root=args.data_root, out_dir=args.out, force=args.force)
     test = result.results["test"]
     verb = "already done (use --force to rerun)" if result.skipped else "finished"
-    err.print(f"[bold]{config.name}[/bold] {verb}: {result.run_dir}")
+    err.print(f"[bold]{config.name}[/bold] {verb}: {result.run_dir}", soft_wrap=True)
     keys = [k for k in ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1") if k in test]
     out.print("test  " + "  ".join(f"{k}={test[k]:.4f}" for k in keys))
     return 0
@@ -106,7 +106,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
                       tracking_uri=args.tracking_uri, track=not args.no_tracking)
     done = len(result.done) + len(result.skipped)
     err.print(f"grid {grid.name}: {done} runs finished ({len(result.done)} now, {len(result.skipped)} "
-              f"before), {len(result.failed)} failed, {result.seconds:.0f} s -> {result.grid_dir}")
+              f"before), {len(result.failed)} failed, {result.seconds:.0f} s -> {result.grid_dir}", soft_wrap=True)
     if result.failed:
         err.print("failed runs are recorded in their failed.json; rerun the command to retry them")
     return 1 if result.failed else 0

@@ -219,6 +219,8 @@ def run_grid(grid: Grid, *, out_dir: str | Path = "runs/grids", data_root: str |
                     result.done.append(outcome["run_id"])
                     if tracker is not None:
                         tracker(runs_dir / outcome["run_id"])
+                    progress.console.print(_status_line(runs_dir / outcome["run_id"]), highlight=False,
+                                           soft_wrap=True)
                 else:
                     result.failed[outcome["run_id"]] = outcome["error"]
                     progress.console.print(f"[red]failed[/red] {outcome['run_id']}: {outcome['error']}",
@@ -232,6 +234,23 @@ def run_grid(grid: Grid, *, out_dir: str | Path = "runs/grids", data_root: str |
     fcntl.flock(lock, fcntl.LOCK_UN)
     lock.close()
     return result
+
+
+def _short(axis: str) -> str:
+    """``features.pooling`` → ``pooling``; ``model.name`` → ``model`` (as in the grid report)."""
+    parts = axis.split(".")
+    return parts[-2] if parts[-1] == "name" and len(parts) > 1 else parts[-1]
+
+
+def _status_line(run_dir: Path) -> str:
+    """One line per finished run: which point of the grid, which seed, how it scored."""
+    results = load_results(run_dir)
+    point = " ".join(f"{_short(k)}={v}" for k, v in results.get("axes", {}).items())
+    test, dev = results.get("test", {}), results.get("dev", {})
+    metric = results.get("monitor", "weighted_f1")
+    return (f"[green]done[/green] {run_dir.name} {point} seed={results.get('seed')} "
+            f"dev {metric}={dev.get(metric, float('nan')):.4f} test {metric}={test.get(metric, float('nan')):.4f} "
+            f"({results.get('epochs_run')} epochs)")
 
 
 def _execute_local(tasks: list[tuple], workers: int):
