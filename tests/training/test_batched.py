@@ -158,13 +158,19 @@ def test_flat_lstm_heads_take_the_single_step_path_and_match_sequential():
     np.testing.assert_allclose(alone, batched.predict_proba(val)[1], atol=1e-5)
 
 
-def test_lstm_over_masked_sequences_falls_back_to_sequential():
+def _masked_sequences(n: int):
+    """[n, 3, 16] sequences whose every other row has only two real units; 2/3 train, 1/3 val."""
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(120, 3, 16)).astype(np.float32)
-    mask = np.ones((120, 3), dtype=np.float32)
+    x = rng.normal(size=(n, 3, 16)).astype(np.float32)
+    mask = np.ones((n, 3), dtype=np.float32)
     mask[::2, 2] = 0
-    data = ArrayDataset({"x": x, "mask": mask}, rng.integers(0, 4, 120))
-    train, val = data.take(np.arange(80)), data.take(np.arange(80, 120))
+    data = ArrayDataset({"x": x, "mask": mask}, rng.integers(0, 4, n))
+    cut = 2 * n // 3
+    return data.take(np.arange(cut)), data.take(np.arange(cut, n))
+
+
+def test_lstm_over_masked_sequences_falls_back_to_sequential():
+    train, val = _masked_sequences(120)
     cfg = TrainingConfig(**{**CFG, "epochs": 2})
     members = [_lstm_member(seed, train) for seed in (0, 1)]
     models, losses, generators = (list(t) for t in zip(*members))
@@ -337,12 +343,7 @@ def test_fast_path_with_dropout_trains_like_sequential():
 
 @pytest.mark.parametrize("aggregator", ["expdecay", "attn", "lstm"])
 def test_sequence_heads_with_scalar_and_masked_parameters_train_batched(aggregator):
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(150, 3, 16)).astype(np.float32)
-    mask = np.ones((150, 3), dtype=np.float32)
-    mask[::2, 2] = 0
-    data = ArrayDataset({"x": x, "mask": mask}, rng.integers(0, 4, 150))
-    train, val = data.take(np.arange(100)), data.take(np.arange(100, 150))
+    train, val = _masked_sequences(150)
     cfg = TrainingConfig(**{**CFG, "epochs": 2})
     members = []
     for seed in (0, 1):
