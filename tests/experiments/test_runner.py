@@ -93,3 +93,16 @@ def test_vader_labeller_makes_seven_level_targets(toy_csv, tiny_encoder_dir, tmp
     wonderful = data.corpus.table["text"].tolist().index("This is wonderful news.")
     assert data.scheme.classes[data.y[wonderful]] in {"positive", "very_positive", "extremely_positive"}
     assert data.y.max() < 7
+
+
+def test_random_split_of_a_corpus_with_speakers_warns_about_leakage(toy_csv, tiny_encoder_dir, tmp_path, capsys):
+    from affectlab.experiments import prepare_data
+
+    config = _config(toy_csv, tiny_encoder_dir, tmp_path)
+    options = config.data.options
+    options["columns"] = {**options["columns"], "speaker": "conv"}
+    options["columns"].pop("split")
+    config.data.split.name = "random"
+    data = prepare_data(config)
+    assert any("speakers occur in both train and test" in w for w in data.notes["leakage"])
+    assert "speakers occur in both train and test" in capsys.readouterr().err

@@ -10,7 +10,7 @@ import numpy as np
 from rich.console import Console
 
 from .._io import stable_hash, write_json, write_text
-from ..corpora import apply_split, load_corpus
+from ..corpora import apply_split, check_leakage, load_corpus
 from ..corpora.corpus import Corpus
 from ..errors import ConfigError
 from ..evaluation.metrics import tune_threshold
@@ -29,6 +29,8 @@ from .provenance import git_commit, package_versions
 
 console = Console(stderr=True)
 SPLITS = ("train", "dev", "test")
+#: Splitters that ignore who is speaking: combined with a speaker column they leak speakers.
+RANDOM_SPLITTERS = {"random", "stratified_kfold"}
 
 
 @dataclass
@@ -63,17 +65,20 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     corpus = apply_split(corpus, config.data.split.name, **config.data.split.options)  # own seed: fixed split across model seeds
     scheme = get_scheme(config.labels.scheme)
     table = corpus.table
+    column = config.labels.column
     if config.labels.labeller:
         table = table.copy()
-        table["auto_label"] = auto_label(table["text"].fillna("").astype(str).tolist(),
-                                         config.labels.labeller, **config.labels.labeller_options)
-        config = config.model_copy(deep=True)
-        config.labels.column = "auto_label"
-    if config.labels.column not in table.columns:
-        raise ConfigError(f"label column {config.labels.column!r} is not in corpus "
+        column = "auto_label"
+        table[column] = auto_label(table["text"].fillna("").astype(str).tolist(),
+                                   config.labels.labeller, **config.labels.labeller_options)
+    if column not in table.columns:
+        raise ConfigError(f"label column {column!r} is not in corpus "
                           f"{corpus.name!r}; columns: {list(table.columns)}")
-    raw = table[config.labels.column].tolist()
-    notes: dict[str, Any] = {"rows_loaded": len(table)}
+    raw = table[column].tolist()
+    notes: dict[str, Any] = {"rows_loaded": len(table), "leakage": check_leakage(corpus)}
+    if config.data.split.name in RANDOM_SPLITTERS and table["speaker"].notna().any():
+        for warning in notes["leakage"]:  # a random split of a corpus with speakers: say so loudly
+            console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
     if config.labels.mapping:
         mapping = get_mapping(config.labels.mapping)
         if mapping.target != scheme.name:
