@@ -44,7 +44,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     fmt = "json" if args.json else args.format
     rows = [p.to_dict() for p in predictions]
     for row in rows:
-        row.pop("extras", None) if not row.get("extras") else None
+        if not row.get("extras"):
+            row.pop("extras", None)
     if fmt == "json":
         text = json.dumps(rows[0] if len(rows) == 1 and not args.file else rows, indent=2)
     elif fmt == "jsonl":

@@ -111,5 +111,18 @@ def load_config(path: str | Path) -> ExperimentConfig:
     return config_from_dict(read_yaml_mapping(path, "config"), str(path))
 
 
+#: Settings that say where or how visibly a run happens, not what it computes.
+MACHINE_FIELDS = (("data", "data_root"), ("training", "progress"), ("training", "device"),
+                  ("features", "device"))
+
+
+def config_identity(config: ExperimentConfig) -> dict[str, Any]:
+    """The config as data without machine-specific fields: what run and config hashes cover."""
+    data = config.model_dump(mode="json")
+    for section, key in MACHINE_FIELDS:
+        data[section].pop(key, None)
+    return data
+
+
 def dump_config(config: ExperimentConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

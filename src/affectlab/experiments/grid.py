@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .._io import stable_hash
 from ..errors import ConfigError, DataNotFoundError
-from .config import ExperimentConfig, _format_validation, config_from_dict, read_yaml_mapping
+from .config import (ExperimentConfig, _format_validation, config_from_dict, config_identity,
+                     read_yaml_mapping)
 
 
 class SeedRange(BaseModel):
@@ -91,11 +92,8 @@ def _get_path(data: dict[str, Any], path: str) -> Any:
 
 def config_key(config: ExperimentConfig) -> str:
     """Identifies a configuration regardless of its seed (the unit compared across seeds)."""
-    data = config.model_dump(mode="json")
+    data = config_identity(config)
     data.pop("seed")
-    for section, key in (("data", "data_root"), ("training", "progress"), ("training", "device"),
-                         ("features", "device")):
-        data[section].pop(key, None)
     return stable_hash(data, 10)
 
 

@@ -23,7 +23,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .._io import write_json, write_text
 from ..errors import AffectLabError, ConfigError
-from .config import ExperimentConfig, config_from_dict, dump_config
+from .config import ExperimentConfig, config_from_dict, config_identity, dump_config
 from .grid import Grid, config_key
 from .runner import (extract_for, finish_run, is_finished, load_results, prepare_data, prepare_run,
                      run_experiment, run_id)
@@ -77,14 +77,19 @@ def run_group(config_dicts: list[dict], runs_dir: str, data_root: str | None, ba
             console.print(f"[yellow]batched training failed ({type(error).__name__}: {error}); "
                           "training these seeds one by one[/yellow]", highlight=False, soft_wrap=True)
     for config, extra in todo:
-        run_dir = runs / run_id(config)
-        try:
-            result = run_experiment(config, out_dir=runs, prepared=prepared, extra=extra)
-            (run_dir / "failed.json").unlink(missing_ok=True)
-            outcomes.append({"run_id": run_dir.name, "status": "done"})
-        except Exception as error:  # noqa: BLE001
-            outcomes.append(_record_failure(run_dir, config, error))
+        outcomes.append(_settle(runs / run_id(config), config, lambda: run_experiment(
+            config, out_dir=runs, prepared=prepared, extra=extra)))
     return outcomes
+
+
+def _settle(run_dir: Path, config: ExperimentConfig, work: Callable[[], Any]) -> dict:
+    """Do one run's remaining work; success clears an earlier failure record, an error makes one."""
+    try:
+        work()
+    except Exception as error:  # noqa: BLE001 - recorded per run, the grid goes on
+        return _record_failure(run_dir, config, error)
+    (run_dir / "failed.json").unlink(missing_ok=True)
+    return {"run_id": run_dir.name, "status": "done"}
 
 
 class _NotBatchable(Exception):
@@ -93,12 +98,9 @@ class _NotBatchable(Exception):
 
 def _run_batched(todo, runs: Path, prepared) -> list[dict]:
     from ..training import seed_everything
+    from ..training.batched import BatchedTrainer
     from .runner import build_loss_for, build_model
 
-    try:
-        from ..training.batched import BatchedTrainer
-    except ImportError as error:  # pragma: no cover - the module ships with the package
-        raise _NotBatchable(str(error)) from None
     config0 = todo[0][0]
     if config0.training.balanced_sampler:
         raise _NotBatchable("balanced sampler")
@@ -115,13 +117,9 @@ def _run_batched(todo, runs: Path, prepared) -> list[dict]:
     outcomes = []
     for index, ((config, extra), fit) in enumerate(zip(todo, fits)):
         run_dir = runs / run_id(config)
-        try:
-            finish_run(config, run_dir, prepared, trainer.unstack(index), kwargs, fit, started,
-                       extra={**extra, "batched": bool(trainer.batched[index]), "train_path": fit.path})
-            (run_dir / "failed.json").unlink(missing_ok=True)
-            outcomes.append({"run_id": run_dir.name, "status": "done"})
-        except Exception as error:  # noqa: BLE001
-            outcomes.append(_record_failure(run_dir, config, error))
+        outcomes.append(_settle(run_dir, config, lambda: finish_run(
+            config, run_dir, prepared, trainer.unstack(index), kwargs, fit, started,
+            extra={**extra, "batched": bool(trainer.batched[index]), "train_path": fit.path})))
     return outcomes
 
 
@@ -142,13 +140,11 @@ def _worker_init(threads: int, gpu_queue) -> None:
 
 # ---- the driver ------------------------------------------------------------------------------
 def _feature_group_key(config: ExperimentConfig) -> str:
+    """Configs that differ only in the variant (layers, pooling) or context share one extraction."""
     from .._io import stable_hash
 
-    data = config.model_dump(mode="json")
-    features = dict(data["features"])
-    for key in ("layers", "pooling", "device", "context"):
-        features.pop(key, None)
-    data["data"].pop("data_root", None)
+    data = config_identity(config)
+    features = {k: v for k, v in data["features"].items() if k not in ("layers", "pooling", "context")}
     return stable_hash({"data": data["data"], "labels": data["labels"], "features": features})
 
 

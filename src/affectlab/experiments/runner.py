@@ -24,7 +24,7 @@ from ..models import create_model
 from ..pipeline import Pipeline, build_spec
 from ..training import ArrayDataset, Trainer, TrainResult, build_loss, seed_everything
 from ..training.trainer import predict_proba
-from .config import ExperimentConfig, dump_config
+from .config import ExperimentConfig, config_identity, dump_config
 from .provenance import git_commit, package_versions
 
 console = Console(stderr=True)
@@ -50,12 +50,7 @@ class RunResult:
 
 def run_id(config: ExperimentConfig) -> str:
     """Runs are named by a hash of their resolved config (the data root is not part of it)."""
-    data = config.model_dump(mode="json")
-    data["data"].pop("data_root", None)
-    data["training"].pop("progress", None)
-    data["features"].pop("device", None)
-    data["training"].pop("device", None)
-    return f"{config.name}-{stable_hash(data, 10)}"
+    return f"{config.name}-{stable_hash(config_identity(config), 10)}"
 
 
 def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) -> PreparedData:
