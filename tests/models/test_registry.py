@@ -38,19 +38,3 @@ def test_no_mask_equals_an_all_ones_mask(name, aggregator):
     model = create_model(name, input_dim=6, n_classes=3, hidden=4, aggregator=aggregator).eval()
     x = torch.randn(5, 3, 6)
     assert torch.allclose(model(x), model(x, torch.ones(5, 3)), atol=1e-5)
-
-
-def test_single_step_lstm_shortcut_is_the_same_function():
-    from torch import nn
-
-    from affectlab.models.aggregators import lstm_single_step
-
-    torch.manual_seed(0)
-    for bidirectional in (False, True):
-        lstm = nn.LSTM(6, 4, batch_first=True, bidirectional=bidirectional)
-        x = torch.randn(5, 1, 6, requires_grad=True)
-        fast, slow = lstm_single_step(lstm, x), lstm(x)[0]
-        assert torch.allclose(fast, slow, atol=1e-6)
-        g_fast, = torch.autograd.grad(fast.sum(), x)
-        g_slow, = torch.autograd.grad(slow.sum(), x)
-        assert torch.allclose(g_fast, g_slow, atol=1e-6)

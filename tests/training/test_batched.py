@@ -169,12 +169,42 @@ def _masked_sequences(n: int):
     return data.take(np.arange(cut)), data.take(np.arange(cut, n))
 
 
-def test_lstm_over_masked_sequences_falls_back_to_sequential():
+def _masked_lstm_member(seed: int, train: ArrayDataset, dropout: float = 0.0):
+    generator = seed_everything(seed)
+    model = create_model("lstm", input_dim=16, n_classes=4, hidden=8, dropout=dropout, aggregator="lstm")
+    return model, build_loss("ce", train.y, 4, False), generator
+
+
+def test_lstm_over_masked_sequences_is_vmapped_and_matches_sequential():
     train, val = _masked_sequences(120)
-    cfg = TrainingConfig(**{**CFG, "epochs": 2})
-    members = [_lstm_member(seed, train) for seed in (0, 1)]
+    cfg = TrainingConfig(**{**CFG, "epochs": 4})
+    sequential = _sequential((0, 1), train, val, cfg, make=_masked_lstm_member)
+    members = [_masked_lstm_member(seed, train) for seed in (0, 1)]
     models, losses, generators = (list(t) for t in zip(*members))
     batched = BatchedTrainer(models, losses, cfg, generators)
+    results = batched.fit(train, val)
+    assert [r.path for r in results] == ["vmap", "vmap"]
+    _assert_matches(sequential, results, batched.predict_proba(val))
+
+
+class _HostSync(torch.nn.Module):
+    """Reads a value back to the host mid-forward: cannot run under vmap."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = torch.nn.Linear(16, 4)
+
+    def forward(self, x, mask=None):
+        steps = int(mask.sum(1).max().item()) if mask is not None else x.shape[1]
+        return self.linear(x[:, :steps].mean(1))
+
+
+def test_models_that_cannot_be_vmapped_fall_back_to_sequential():
+    train, val = _masked_sequences(120)
+    cfg = TrainingConfig(**{**CFG, "epochs": 2})
+    models = [_HostSync() for _ in range(2)]
+    losses = [build_loss("ce", train.y, 4, False) for _ in range(2)]
+    batched = BatchedTrainer(models, losses, cfg, [torch.Generator().manual_seed(s) for s in (0, 1)])
     results = batched.fit(train, val)
     assert [r.batched for r in results] == [False, False]
     assert all(p.shape == (len(val), 4) for p in batched.predict_proba(val))

@@ -14,7 +14,8 @@ import torch
 from torch import nn
 
 from ..registry import Registry
-from .aggregators import AGGREGATORS, lstm_single_step
+from .aggregators import AGGREGATORS
+from .recurrent import lstm_single_step, masked_lstm
 from .scalar_mix import ScalarMix
 
 MODELS: Registry[nn.Module] = Registry("model")
@@ -68,11 +69,7 @@ class BiLSTMEncoder(nn.Module):
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         if mask is None:  # every unit real: no packing (faster, and works under torch.func.vmap)
             return lstm_single_step(self.lstm, x) if x.shape[1] == 1 else self.lstm(x)[0]
-        lengths = mask.sum(1).clamp(min=1).long().cpu()
-        packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        out, _ = self.lstm(packed)
-        out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
-        return out
+        return masked_lstm(self.lstm, x, mask)[0]
 
 
 @MODELS.register("mlp")

@@ -38,8 +38,9 @@ state — so late epochs only pay for the members still training.
 Not supported in the batched path: the balanced sampler and augmentation (they draw from the
 generator inside the batch loop) and the ``plateau`` scheduler (its learning rate would differ
 per member) — these raise ``ConfigError``. Models that cannot run under ``vmap`` fall back to
-one sequential ``Trainer`` per member, reported as ``batched=False``: this includes ``lstm``,
-whose packed sequences call ``.item()`` on data-dependent lengths.
+one sequential ``Trainer`` per member, reported as ``batched=False`` (e.g. a forward that
+reads a value back to the host). LSTMs over masked sequences vmap: they use
+``models.recurrent.masked_lstm``, and batches are cut to their longest real sequence.
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ from ..evaluation.metrics import score
 from ..features.encoder import pick_device
 from ..models.aggregators import MeanAggregator
 from ..models.classifiers import BiLSTMEncoder, SequenceClassifier
-from .data import ArrayDataset
+from .data import ArrayDataset, trim_padding
 from .losses import CrossEntropy, FocalLoss
 from .trainer import Trainer, TrainingConfig, TrainResult
 
@@ -152,7 +153,7 @@ def _dropout_(x: torch.Tensor, p: float, words: torch.Tensor, mask: torch.Tensor
 
 def plain_lstm_step(model: nn.Module, *datasets: ArrayDataset | None) -> bool:
     """Whether ``model`` is the flat ``lstm`` head on 2-D inputs: a one-layer BiLSTM over a
-    length-1 sequence (see ``models.aggregators.lstm_single_step``), the mean aggregator (the
+    length-1 sequence (see ``models.recurrent.lstm_single_step``), the mean aggregator (the
     identity on one step) and the head Dropout → Linear."""
     if type(model) is not SequenceClassifier or model.layer_mix is not None:
         return False
@@ -436,7 +437,7 @@ class _VmapStack(_Stack):
 
     def step(self, inputs: Tensors, y: torch.Tensor, index: torch.Tensor, ids: list[int]) -> torch.Tensor:
         self.base.train()
-        batch = {k: v[index] for k, v in inputs.items()}
+        batch = trim_padding({k: v[index] for k, v in inputs.items()})  # [A, B, ...]
         losses = self.loss_fn(ids, self.forward(self.params, self.buffers, batch), y[index])  # [A]
         losses.sum().backward()
         return losses.detach()
@@ -447,7 +448,7 @@ class _VmapStack(_Stack):
         self.base.eval()
         n = len(next(iter(inputs.values())))
         parts = [self.shared_forward(self.params, self.buffers,
-                                     {k: v[s:s + chunk] for k, v in inputs.items()})
+                                     trim_padding({k: v[s:s + chunk] for k, v in inputs.items()}))
                  for s in range(0, n, chunk)]
         return torch.cat(parts, dim=1)
 
@@ -665,8 +666,8 @@ class BatchedTrainer:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out = vmap(self._forward(base), in_dims=(0, 0, None), randomness="different")(
-                    params, buffers, inputs)
+                per_member = {k: torch.stack([v, v]) for k, v in inputs.items()}  # as ``step`` sees them
+                out = vmap(self._forward(base), randomness="different")(params, buffers, per_member)
                 out.sum().backward()
         except Exception:  # noqa: BLE001 - any unsupported op means "not vmappable"
             return False

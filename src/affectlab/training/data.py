@@ -33,3 +33,23 @@ class ArrayDataset:
     def take(self, index: np.ndarray) -> "ArrayDataset":
         return ArrayDataset({k: np.asarray(v)[index] for k, v in self.inputs.items()},
                             None if self.y is None else np.asarray(self.y)[index])
+
+
+def trim_padding(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Cut a masked batch's unit axis (dim 1) to its longest real sequence.
+
+    Sequences are padded to the corpus-wide maximum (a few long utterances set it), so most
+    batches would spend their loops on padding. Real units come first, so dropping trailing
+    all-padding positions changes no output. The unit axis is the mask's last one (a
+    ``BatchedTrainer`` batch has a member axis in front); inputs of that length along it are cut.
+    """
+    mask = batch.get("mask")
+    if mask is None or mask.dim() < 2:
+        return batch
+    axis = mask.dim() - 1
+    steps = mask.shape[axis]
+    longest = int(mask.sum(axis).max().clamp(min=1))
+    if longest >= steps:
+        return batch
+    return {k: (v.narrow(axis, 0, longest) if v.dim() > axis and v.shape[axis] == steps else v)
+            for k, v in batch.items()}

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from ..evaluation.metrics import score
 from ..features.encoder import pick_device
-from .data import ArrayDataset
+from .data import ArrayDataset, trim_padding
 
 Augment = Callable[[dict[str, torch.Tensor], torch.Generator], dict[str, torch.Tensor]]
 
@@ -96,7 +96,7 @@ class Trainer:
             total, seen = 0.0, 0
             for index in self._batches(len(train), y):
                 index = index.to(self.device)
-                batch = {k: v[index] for k, v in inputs.items()}
+                batch = trim_padding({k: v[index] for k, v in inputs.items()})
                 if self.augment is not None:
                     batch = self.augment(batch, self.generator)
                 loss = self.loss(self.model(**batch), y[index])
@@ -157,7 +157,7 @@ def model_logits(model: nn.Module, data: ArrayDataset, device: torch.device | st
     inputs, _ = data.tensors(device)
     parts = []
     for start in range(0, len(data), batch_size):
-        parts.append(model(**{k: v[start:start + batch_size] for k, v in inputs.items()}))
+        parts.append(model(**trim_padding({k: v[start:start + batch_size] for k, v in inputs.items()})))
     return torch.cat(parts)
 
 
