@@ -1,7 +1,7 @@
 import torch
 
 from affectlab.features.layers import combination_matrix
-from affectlab.features.pooling import POOLERS, cls_attention_pool, fit_idf
+from affectlab.features.pooling import POOLERS, cls_attention_pool, content_mask, fit_idf
 
 
 def _mask(lengths, width):
@@ -15,7 +15,7 @@ def test_weights_are_normalised_and_skip_special_tokens():
     for name, pooler in POOLERS.items():
         if pooler.weights is None:
             continue
-        w = pooler.weights(mask, ids, idf)
+        w = pooler.weights(content_mask(mask), ids, idf)
         assert torch.allclose(w.sum(1), torch.ones(2)), name
         assert (w[mask == 0] == 0).all(), name
         if name != "cls":
@@ -25,11 +25,11 @@ def test_weights_are_normalised_and_skip_special_tokens():
 
 def test_positional_weights_point_the_right_way():
     mask = _mask([6], 6)  # content tokens at 1..4
-    w_pos = POOLERS["wmean_pos"].weights(mask, None, None)[0]
-    w_rev = POOLERS["wmean_pos_rev"].weights(mask, None, None)[0]
+    w_pos = POOLERS["wmean_pos"].weights(content_mask(mask), None, None)[0]
+    w_rev = POOLERS["wmean_pos_rev"].weights(content_mask(mask), None, None)[0]
     assert w_pos[4] > w_pos[1] and w_rev[1] > w_rev[4]
-    fast = POOLERS["wmean_exp_fast"].weights(mask, None, None)[0]
-    slow = POOLERS["wmean_exp_slow"].weights(mask, None, None)[0]
+    fast = POOLERS["wmean_exp_fast"].weights(content_mask(mask), None, None)[0]
+    slow = POOLERS["wmean_exp_slow"].weights(content_mask(mask), None, None)[0]
     assert fast[4] > slow[4]  # shorter time constant concentrates on the end
 
 
@@ -43,10 +43,10 @@ def test_layer_combinations_are_convex():
 def test_cls_attention_ignores_padding():
     hidden = torch.randn(1, 5, 8)
     mask = _mask([4], 5)
-    a = cls_attention_pool(hidden, mask)
+    a = cls_attention_pool(hidden, content_mask(mask))
     hidden2 = hidden.clone()
     hidden2[0, 4] = 100.0  # padding position
-    assert torch.allclose(a, cls_attention_pool(hidden2, mask))
+    assert torch.allclose(a, cls_attention_pool(hidden2, content_mask(mask)))
 
 
 def test_idf_rare_tokens_weigh_more():

@@ -11,13 +11,11 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataNotFoundError
-from .layers import STACK_LAST4, combination_matrix
-from .pooling import cls_attention_pool, get_pooler
+from .pooling import content_mask
+from .variants import Variant, pool_variants
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"default", DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"}
-
-Variant = tuple[str, str]  # (layer combination, pooling)
 
 
 def resolve_encoder_path(name_or_path: str) -> Path:
@@ -103,21 +101,11 @@ class TextEncoder:
         progress: bool = True,
         desc: str = "text features",
     ) -> dict[Variant, np.ndarray]:
-        """Compute every requested variant with ONE forward pass per batch.
-
-        Linear poolers are applied to each of the last four layers once and mixed
-        afterwards; attention pooling runs per combination. ``stack_last4`` keeps the
-        four pooled layers apart ([N, 4, D]) for a learned scalar mix.
-        """
+        """Compute every requested variant with ONE forward pass per batch (see
+        ``pool_variants``); ``stack_last4`` keeps the four pooled layers apart ([N, 4, D])."""
         variants = list(dict.fromkeys(variants))
         if not variants:
             raise ConfigError("no feature variants requested")
-        combos = sorted({layer for layer, _ in variants if layer != STACK_LAST4})
-        mix = combination_matrix(combos).to(self.device) if combos else None
-        combo_index = {name: i for i, name in enumerate(combos)}
-        pools = sorted({pool for _, pool in variants})
-        poolers = {name: get_pooler(name) for name in pools}
-
         texts = [str(t) for t in texts]
         order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths per batch
         results: dict[Variant, list[np.ndarray]] = {v: [] for v in variants}
@@ -125,24 +113,9 @@ class TextEncoder:
             for start in range(0, len(texts), batch_size):
                 chunk = [texts[i] for i in order[start : start + batch_size]]
                 last4, mask, ids = self._last4(chunk)
-                for pool, pooler in poolers.items():
-                    if pooler.weights is not None:
-                        weights = pooler.weights(mask, ids, idf)
-                        per_layer = torch.einsum("bt,bltd->bld", weights, last4)
-                        mixed = torch.einsum("cl,bld->cbd", mix, per_layer) if mix is not None else None
-                    else:
-                        per_layer = torch.stack(
-                            [cls_attention_pool(last4[:, l], mask) for l in range(4)], dim=1
-                        )
-                        mixed = None
-                        if mix is not None:
-                            combined = torch.einsum("cl,bltd->cbtd", mix, last4)
-                            mixed = torch.stack([cls_attention_pool(h, mask) for h in combined])
-                    for layer, wanted_pool in variants:
-                        if wanted_pool != pool:
-                            continue
-                        value = per_layer if layer == STACK_LAST4 else mixed[combo_index[layer]]
-                        results[(layer, pool)].append(value.float().cpu().numpy())
+                pooled = pool_variants(last4, content_mask(mask), variants, ids=ids, idf=idf)
+                for variant, value in pooled.items():
+                    results[variant].append(value.float().cpu().numpy())
                 bar.update(len(chunk))
         inverse = np.empty_like(order)
         inverse[order] = np.arange(len(order))
