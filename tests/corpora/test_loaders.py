@@ -13,6 +13,8 @@ from affectlab.corpora import Corpus, corpus_status, list_corpora, load_corpus
 from affectlab.corpora._common import repair_text
 from affectlab.errors import ConfigError, DataFormatError, DataNotFoundError
 
+from ._wavs import write_wav
+
 MELD_HEADER = ["Sr No.", "Utterance", "Speaker", "Emotion", "Sentiment", "Dialogue_ID",
                "Utterance_ID", "Season", "Episode", "StartTime", "EndTime"]
 
@@ -111,8 +113,13 @@ Ses01F_impro01_MXX0 [012.0000-013.0000]: [LAUGHTER]
 """
 
 
-def write_iemocap(root: Path, nested: bool = True) -> Path:
+def write_iemocap(root: Path, nested: bool = True,
+                  wavs: tuple[str, ...] = ("Ses01F_impro01_F000",)) -> Path:
+    """The official release layout; ``wavs`` get a real file in sentences/wav/<dialog>/."""
     base = root / "iemocap" / "IEMOCAP_full_release" if nested else root / "iemocap"
+    for uid in wavs:
+        dialog = uid.rsplit("_", 1)[0]
+        write_wav(base / f"Session{int(uid[3:5])}" / "sentences" / "wav" / dialog / f"{uid}.wav")
     for number, eval_text, transcript in (
         (1, EMO_EVAL, TRANSCRIPT),
         (2, "[1.0 - 2.0]\tSes02M_script01_1_F000\tang\t[1.5000, 4.0000, 4.0000]\n",
@@ -133,7 +140,8 @@ def write_iemocap(root: Path, nested: bool = True) -> Path:
 # --- registry / API ----------------------------------------------------------------------------
 
 def test_registry_lists_every_loader():
-    assert list_corpora() == ["goemotions", "iemocap", "meld", "mustard", "tabular", "xed"]
+    assert list_corpora() == ["cremad", "emodb", "goemotions", "iemocap", "meld", "mustard",
+                              "ravdess", "savee", "tabular", "tess", "xed"]
 
 
 def test_corpus_status_reports_found_missing_and_unlocated(tmp_path):
@@ -351,6 +359,26 @@ def test_iemocap_tree(tmp_path, nested):
     s2 = table.loc["Ses02M_script01_1_F000"]
     assert s2.dialogue == "Ses02M_script01_1" and s2.speaker == "Ses02_F" and s2.text == "Get out!"
     assert corpus.meta["skipped_rows"] == 0 and corpus.meta["missing_text"] == 0
+    assert (corpus.root / row.audio).is_file()
+
+
+def test_iemocap_audio_only_where_the_wav_exists(tmp_path):
+    base = write_iemocap(tmp_path, wavs=("Ses01F_impro01_F000", "Ses02M_script01_1_F000"))
+    junk = base / "Session1" / "sentences" / "wav" / "Ses01F_impro01"
+    write_wav(junk / "._Ses01F_impro01_M000.wav")   # macOS resource fork: not the audio
+    corpus = load_corpus("iemocap", tmp_path)
+    audio = corpus.table.set_index("uid")["audio"]
+    assert audio["Ses02M_script01_1_F000"] == \
+        "Session2/sentences/wav/Ses02M_script01_1/Ses02M_script01_1_F000.wav"
+    assert audio[["Ses01F_impro01_M000", "Ses01F_impro01_M001"]].isna().all()
+    assert corpus.meta["missing_audio"] == 2
+    assert all((corpus.root / a).is_file() for a in audio.dropna())
+    write_iemocap(tmp_path / "bare", wavs=())
+    none = load_corpus("iemocap", tmp_path / "bare")
+    assert none.table["audio"].isna().all() and none.meta["missing_audio"] == 4
+    # speaker = session + gender of the speaker, group = session (leave-one-session-out)
+    assert set(corpus.table["speaker"]) == {"Ses01_F", "Ses01_M", "Ses02_F"}
+    assert set(corpus.table["group"]) == {"Session1", "Session2"}
 
 
 def test_iemocap_options(tmp_path):
@@ -446,3 +474,42 @@ def test_tabular_duplicate_uids(tmp_path):
     path.write_text("uid,text\n1,a\n1,b\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match="duplicate uids"):
         load_corpus("tabular", path=path)
+
+
+def test_tabular_audio_column_relative_to_the_file(tmp_path):
+    folder = tmp_path / "mydata"
+    write_wav(folder / "clips" / "a.wav")
+    write_wav(folder / "clips" / "b.wav")
+    elsewhere = write_wav(tmp_path / "elsewhere" / "c.wav")
+    (folder / "meta.csv").write_text(
+        "path,emotion,actor,transcript\n"
+        "clips/a.wav,angry,A1,Leave me alone\n"
+        f"{elsewhere},happy,A2,\n"
+        "clips/b.wav,sad,A1,\n"
+        ",neutral,A3,\n", encoding="utf-8")
+    corpus = load_corpus("tabular", tmp_path, path="mydata/meta.csv",
+                         columns={"audio": "path", "label": "emotion", "speaker": "actor"})
+    assert corpus.root == folder and corpus.root.is_absolute()
+    table = corpus.table
+    assert table["audio"].tolist() == ["clips/a.wav", str(elsewhere), "clips/b.wav", None]
+    assert table["label"].tolist() == ["angry", "happy", "sad", "neutral"]
+    assert table["speaker"].tolist() == ["A1", "A2", "A1", "A3"]
+    assert table["text"].isna().all() and table["transcript"].tolist()[0] == "Leave me alone"
+    assert all((corpus.root / a).is_file() for a in table["audio"].dropna())
+    assert corpus.meta["missing_audio"] == 1 and corpus.meta["missing_audio_examples"] == []
+    # with a text column too: rows with audio but no transcript stay, with text None
+    both = load_corpus("tabular", path=folder / "meta.csv", columns={
+        "audio": "path", "text": "transcript", "label": "emotion", "speaker": "actor"})
+    assert both.table["text"].tolist() == ["Leave me alone", None, None]
+    assert both.meta["dropped_empty"] == 1   # neither text nor audio
+
+
+def test_tabular_missing_audio_warns_and_counts(tmp_path):
+    path = tmp_path / "m.jsonl"
+    write_wav(tmp_path / "ok.wav")
+    path.write_text('{"audio": "ok.wav", "label": "joy"}\n{"audio": "gone.wav", "label": "joy"}\n',
+                    encoding="utf-8")
+    with pytest.warns(UserWarning, match="1 of 2 audio files not found"):
+        corpus = load_corpus("tabular", path=path)
+    assert corpus.table["audio"].tolist() == ["ok.wav", "gone.wav"]
+    assert corpus.meta["missing_audio"] == 1 and corpus.meta["missing_audio_examples"] == ["gone.wav"]

@@ -28,8 +28,8 @@ def splits_of(corpus: Corpus) -> pd.Series:
 
 
 def test_registered_splitters():
-    assert SPLITTERS.names() == ["group_kfold", "leave_one_group_out", "predefined", "random",
-                                 "stratified_kfold"]
+    assert SPLITTERS.names() == ["group_folds", "group_kfold", "leave_one_group_out", "predefined",
+                                 "random", "stratified_kfold"]
 
 
 # --- predefined --------------------------------------------------------------------------------
@@ -170,7 +170,7 @@ def test_apply_split_returns_new_corpus_with_recipe():
     result = apply_split(corpus, "random", seed=2)
     assert corpus.table["split"].isna().all() and result is not corpus
     assert result.meta["split"] == {"splitter": "random", "seed": 2}
-    assert result.name == corpus.name and result.fingerprint() != corpus.fingerprint()
+    assert result.name == corpus.name and result.fingerprint() == corpus.fingerprint()  # features ignore splits
     with pytest.raises(ConfigError, match="n_folds"):
         apply_split(corpus, "stratified_kfold", folds=3)
     with pytest.raises(ConfigError, match="unknown splitter"):
@@ -188,3 +188,117 @@ def test_check_leakage_reports_speakers_dialogues_and_texts():
     assert "4 dialogues" in found[1] and "1 test texts" in found[2]
     clean = apply_split(make_corpus(), "group_kfold", n_folds=3, by="speaker")
     assert not any("speakers" in w for w in check_leakage(clean))
+
+
+# --- group folds (predefined test groups per fold) --------------------------------------------------
+
+FOLDS = [["spk0", "spk1"], ["spk2", "spk3"], ["spk4", "spk5"], ["spk6", "spk7"]]
+
+
+def _speakers(corpus: Corpus) -> dict[str, set]:
+    return corpus.table.groupby("split")["speaker"].unique().map(set).to_dict()
+
+
+def test_group_folds_test_dev_train_from_the_fold_list():
+    corpus = make_corpus(120, speakers=10)   # spk8, spk9 are in no fold: always train
+    seen: list[str] = []
+    for fold in range(4):
+        result = apply_split(corpus, "group_folds", folds=FOLDS, fold=fold)
+        speakers = _speakers(result)
+        assert speakers["test"] == set(FOLDS[fold]) and speakers["dev"] == set(FOLDS[(fold + 1) % 4])
+        assert speakers["train"] == {f"spk{i}" for i in range(10)} - speakers["test"] - speakers["dev"]
+        assert {"spk8", "spk9"} <= speakers["train"]
+        assert not any("speakers" in w for w in check_leakage(result))
+        assert _disjoint(result, "speaker")
+        seen += sorted(speakers["test"])
+        assert result.meta["split_protocol"] == {"name": "group_folds",
+                                                 "options": {"folds": FOLDS, "fold": fold}}
+    assert sorted(seen) == [f"spk{i}" for i in range(8)]
+    no_dev = apply_split(corpus, "group_folds", folds=FOLDS, fold=3, dev=None)
+    assert set(no_dev.splits) == {"train", "test"} and _speakers(no_dev)["test"] == {"spk6", "spk7"}
+
+
+def test_group_folds_defaults_to_meta_folds_and_by():
+    corpus = make_corpus(120, speakers=8, group=[f"g{i % 8 // 2}" for i in range(120)])
+    corpus.meta["folds"] = [["g0"], ["g1"], ["g2"], ["g3"]]
+    result = apply_split(corpus, "group_folds", fold=2)
+    assert set(result.table.loc[result.table["split"] == "test", "group"]) == {"g2"}
+    assert set(result.table.loc[result.table["split"] == "dev", "group"]) == {"g3"}
+    by_speaker = apply_split(corpus, "group_folds", folds=FOLDS, fold=0, by="speaker")
+    assert _speakers(by_speaker)["test"] == {"spk0", "spk1"}
+
+
+@pytest.mark.parametrize("groups, folds", [
+    (lambda i: i % 6 + 1, [[1, 2], [3, 4], [5, 6]]),                  # ints, int folds
+    (lambda i: i % 6 + 1, [["1", "02"], ["3", "4"], ["5", "6"]]),     # ints, string folds
+    (lambda i: f"{i % 6 + 1:02d}", [[1, 2], [3, 4], [5, 6]]),         # zero-padded strings
+    (lambda i: float(i % 6 + 1), [[1, 2], [3, 4], [5, 6]]),           # ints that became floats
+])
+def test_group_folds_int_and_string_groups(groups, folds):
+    corpus = make_corpus(60, group=[groups(i) for i in range(60)])
+    result = apply_split(corpus, "group_folds", folds=folds, fold=0)
+    test_groups = {int(float(g)) for g in result.table.loc[result.table["split"] == "test", "group"]}
+    dev_groups = {int(float(g)) for g in result.table.loc[result.table["split"] == "dev", "group"]}
+    assert test_groups == {1, 2} and dev_groups == {3, 4}
+    assert result.table.groupby("group")["split"].nunique().eq(1).all()
+
+
+def test_group_kfold_and_leave_one_out_accept_int_groups():
+    corpus = make_corpus(60, group=[i % 5 + 1 for i in range(60)])
+    result = apply_split(corpus, "leave_one_group_out", test_group=3)
+    assert set(result.table.loc[result.table["split"] == "test", "group"]) == {3}
+    assert _disjoint(apply_split(corpus, "group_kfold", n_folds=5, fold=1), "group")
+
+
+def test_group_folds_errors():
+    corpus = make_corpus(60, speakers=8)
+    with pytest.raises(ConfigError, match="meta\\['folds'\\]"):
+        apply_split(corpus, "group_folds")
+    with pytest.raises(ConfigError, match="0 <= fold < 4"):
+        apply_split(corpus, "group_folds", folds=FOLDS, fold=4)
+    with pytest.raises(ConfigError, match="in folds 0 and 1"):
+        apply_split(corpus, "group_folds", folds=[["spk0"], ["spk0", "spk1"]])
+    with pytest.raises(ConfigError, match="none of the test groups"):
+        apply_split(corpus, "group_folds", folds=[["nobody"], ["spk1"]])
+    with pytest.raises(ConfigError, match="list of non-empty lists"):
+        apply_split(corpus, "group_folds", folds=["spk0", "spk1"])
+    with pytest.raises(ConfigError, match="dev must be"):
+        apply_split(corpus, "group_folds", folds=FOLDS, dev="random")
+    with pytest.raises(ConfigError, match="no training groups"):
+        apply_split(make_corpus(60, speakers=4), "group_folds", folds=[["spk0", "spk1"], ["spk2", "spk3"]])
+    with pytest.warns(UserWarning, match="not in the corpus"):
+        apply_split(corpus, "group_folds", folds=FOLDS + [["spk8"]], fold=0)
+
+
+# --- predefined -> the corpus's default protocol ---------------------------------------------------
+
+def test_predefined_uses_the_default_split_of_a_corpus_without_one():
+    corpus = make_corpus(120, speakers=12)
+    corpus.meta["default_split"] = {"name": "group_kfold", "options": {"n_folds": 4, "fold": 1,
+                                                                       "dev_fraction": 0.2}}
+    result = apply_split(corpus, "predefined")
+    expected = apply_split(corpus, "group_kfold", n_folds=4, fold=1, dev_fraction=0.2)
+    assert result.table["split"].tolist() == expected.table["split"].tolist()
+    assert result.meta["split_protocol"] == {"name": "group_kfold", "default_for": "predefined",
+                                             "options": {"n_folds": 4, "fold": 1, "dev_fraction": 0.2}}
+    assert result.meta["split"] == {"splitter": "group_kfold", "n_folds": 4, "fold": 1, "dev_fraction": 0.2}
+    assert corpus.table["split"].isna().all() and "split_protocol" not in corpus.meta
+    with pytest.raises(ConfigError, match="no \\['dev'\\] part"):
+        corpus.meta["default_split"] = {"name": "group_kfold", "options": {"n_folds": 4}}
+        apply_split(corpus, "predefined", require=["train", "dev", "test"])
+    with pytest.raises(ConfigError, match="options"):
+        apply_split(corpus, "predefined", requires=["train"])
+
+
+def test_predefined_default_only_when_the_split_column_is_empty():
+    corpus = make_corpus(8, split=["train"] * 6 + ["test"] * 2)
+    corpus.meta["default_split"] = {"name": "group_kfold", "options": {"n_folds": 2}}
+    result = apply_split(corpus, "predefined")
+    assert result.table["split"].tolist() == corpus.table["split"].tolist()
+    assert result.meta["split_protocol"] == {"name": "predefined", "options": {}}
+    partial = make_corpus(8, split=["train"] * 6 + [None] * 2)
+    partial.meta["default_split"] = {"name": "group_kfold", "options": {"n_folds": 2}}
+    with pytest.raises(ConfigError, match="no predefined split for 2 of 8"):
+        apply_split(partial, "predefined")
+    with pytest.raises(ConfigError, match="no predefined split for 8 of 8"):
+        apply_split(make_corpus(8), "predefined")   # neither a split nor a default: as before

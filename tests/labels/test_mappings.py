@@ -11,7 +11,8 @@ ALL = [
     "iemocap_raw->iemocap4", "iemocap_raw->iemocap6", "goemotions28->ekman7",
     "goemotions28->sentiment3", "meld7->sentiment3", "ekman7->sentiment3",
     "ravdess8->sentiment3", "plutchik32->plutchik8", "xed_ids->plutchik8",
-    "xed_ids->plutchik8_neutral", "mustard->sarcasm2",
+    "xed_ids->plutchik8_neutral", "mustard->sarcasm2", "cremad6->sentiment3",
+    "tess7->sentiment3", "savee7->sentiment3", "emodb7->sentiment3",
 ]
 
 
@@ -114,6 +115,20 @@ def test_ravdess_sentiment():
 
 def test_ravdess_codes_work_through_source_scheme_aliases():
     assert map_labels(["02", "05"], "ravdess8->sentiment3") == ["neutral", "negative"]
+
+
+@pytest.mark.parametrize("name, raw, expected", [
+    ("cremad6->sentiment3", ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"],
+     ["negative", "negative", "negative", "positive", "neutral", "negative"]),
+    ("tess7->sentiment3", ["angry", "disgust", "fear", "happy", "neutral", "ps", "sad"],
+     ["negative", "negative", "negative", "positive", "neutral", "positive", "negative"]),
+    ("savee7->sentiment3", ["a", "d", "f", "h", "n", "sa", "su"],
+     ["negative", "negative", "negative", "positive", "neutral", "negative", None]),
+    ("emodb7->sentiment3", ["W", "L", "E", "A", "F", "T", "N"],
+     ["negative", "negative", "negative", "negative", "positive", "negative", "neutral"]),
+])
+def test_speech_corpora_sentiment_from_file_name_codes(name, raw, expected):
+    assert map_labels(raw, name) == expected
 
 
 def test_plutchik32_to_primaries():

@@ -36,6 +36,10 @@ EXPECTED = {
         "positive", "very_positive", "extremely_positive",
     ),
     "ravdess8": ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"),
+    "cremad6": ("anger", "disgust", "fear", "happy", "neutral", "sad"),
+    "tess7": ("angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad"),
+    "savee7": ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"),
+    "emodb7": ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
 }
 MULTI_LABEL = {"goemotions28", "plutchik8", "plutchik8_neutral"}
 
@@ -100,6 +104,10 @@ def test_get_scheme_returns_independent_copies():
         ("iemocap4", ["hap", "NEU", "ang", "sad", "Neutral state"], [1, 2, 0, 3, 2]),
         ("iemocap6", ["exc", "fru", "Frustration", "hap"], [1, 2, 2, 3]),
         ("ravdess8", ["01", "03", "08"], [0, 2, 7]),
+        ("cremad6", ["ANG", "DIS", "FEA", "HAP", "NEU", "SAD"], [0, 1, 2, 3, 4, 5]),
+        ("tess7", ["ps", "Pleasant_Surprised", "angry"], [5, 5, 0]),
+        ("savee7", ["a", "d", "f", "h", "n", "sa", "su"], [0, 1, 2, 3, 4, 5, 6]),
+        ("emodb7", ["W", "L", "E", "A", "F", "T", "N"], [0, 1, 2, 3, 4, 5, 6]),
         ("sarcasm2", [True, False, "1", "0", "sarcastic"], [1, 0, 1, 0, 1]),
     ],
 )

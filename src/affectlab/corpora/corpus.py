@@ -66,10 +66,12 @@ class Corpus:
         return Corpus(self.name, table, self.root, self.multi_label, dict(self.meta))
 
     def fingerprint(self) -> str:
-        """Content hash of uids, texts, labels and splits: the key for feature caches."""
+        """Content hash of uids, texts, audio paths, labels and dialogue order: the key for
+        feature caches. The split is left out: features never depend on it (IDF pooling keys its
+        own fit rows), so every fold of a cross-validation shares one extraction."""
         digest = hashlib.sha256()
         digest.update(self.name.encode())
-        for column in ("uid", "text", "audio", "label", "split", "dialogue", "turn"):
+        for column in ("uid", "text", "audio", "label", "dialogue", "turn"):
             values = self.table[column].map(lambda v: "" if v is None else str(v))
             digest.update(column.encode())
             digest.update("\x1f".join(values).encode("utf-8", "surrogatepass"))

@@ -1,9 +1,12 @@
-"""IEMOCAP (acted dyadic sessions): consensus labels from EmoEvaluation, text from transcriptions.
+"""IEMOCAP (acted dyadic sessions): consensus labels from EmoEvaluation, text from transcriptions,
+audio from ``sentences/wav``.
 
-Only the official release layout is read; nothing here needs the audio to exist.
+Only the official release layout is read; the audio is optional (``audio`` is None for an
+utterance whose wav file is absent).
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -15,7 +18,8 @@ from ._common import read_lines, record_skip, register, resolve_root
 from .corpus import Corpus
 
 LAYOUT = ("<root>/iemocap/IEMOCAP_full_release/Session{1..5}/dialog/"
-          "{EmoEvaluation,transcriptions}/<dialog>.txt")
+          "{EmoEvaluation,transcriptions}/<dialog>.txt (audio, optional: "
+          "Session{n}/sentences/wav/<dialog>/<utterance id>.wav)")
 #: Codes without an emotion: "xxx" = annotators disagreed, "oth" = other.
 UNLABELLED = ("xxx", "oth")
 _EVAL_RE = re.compile(
@@ -55,8 +59,18 @@ def _transcripts(session: Path) -> dict[str, str]:
     return texts
 
 
+def _wav_names(session: Path) -> dict[str, set[str]]:
+    """Dialog -> wav file names in ``sentences/wav/<dialog>/`` (one listing per dialog folder)."""
+    base = session / "sentences" / "wav"
+    if not base.is_dir():
+        return {}
+    return {d.name: {n for n in os.listdir(d) if n.endswith(".wav") and not n.startswith(".")}
+            for d in base.iterdir() if d.is_dir()}
+
+
 def _evaluations(session: Path, meta: dict) -> list[dict]:
     rows = []
+    wavs = _wav_names(session)
     for path in _dialog_files(session / "dialog" / "EmoEvaluation"):
         for number, line in read_lines(path, errors="replace"):
             if not line.startswith("["):
@@ -71,7 +85,8 @@ def _evaluations(session: Path, meta: dict) -> list[dict]:
                 "uid": uid, "label": code.lower(), "speaker": f"{uid[:5]}_{turn_name[0]}",
                 "group": session.name, "dialogue": dialog, "start": float(start), "end": float(end),
                 "valence": float(v), "arousal": float(a), "dominance": float(d),
-                "audio": f"{session.name}/sentences/wav/{dialog}/{uid}.wav",
+                "audio": (f"{session.name}/sentences/wav/{dialog}/{uid}.wav"
+                          if f"{uid}.wav" in wavs.get(dialog, ()) else None),
             })
     return rows
 
@@ -86,8 +101,9 @@ def load_iemocap(
 
     ``speaker`` is ``"Ses01_F"`` (one actor per session and gender); ``group`` is the session,
     so ``leave_one_group_out`` gives the usual leave-one-session-out protocol. ``audio`` is
-    relative to ``corpus.root``. ``drop_unlabelled`` removes ``xxx``/``oth``; by default
-    they stay and the label mapping decides.
+    ``Session{n}/sentences/wav/<dialog>/<uid>.wav`` relative to ``corpus.root`` when that file
+    exists, else None (counted in ``meta['missing_audio']``). ``drop_unlabelled`` removes
+    ``xxx``/``oth``; by default they stay and the label mapping decides.
     """
     root = resolve_root(data_root)
     folder = locate(root)
@@ -109,6 +125,7 @@ def load_iemocap(
             rows.append(row)
     table = pd.DataFrame(rows)
     meta["missing_text"] = int(table["text"].isna().sum()) if len(table) else 0
+    meta["missing_audio"] = int(table["audio"].isna().sum()) if len(table) else 0
     if drop_unlabelled and len(table):
         keep = ~table["label"].isin(UNLABELLED)
         meta["dropped_unlabelled"] = int((~keep).sum())

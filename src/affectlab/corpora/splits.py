@@ -1,11 +1,14 @@
 """Splitters: fill a corpus's ``split`` column (train/dev/test) reproducibly from a seed.
 
 A splitter is ``f(corpus, **options) -> array of split names`` aligned with the table rows;
-:func:`apply_split` runs one by name and records the recipe in ``meta['split']``.
+:func:`apply_split` runs one by name and records the recipe in ``meta['split']`` and
+``meta['split_protocol']``. Group values (``group``/``speaker``/``by``) may be ints or strings:
+they are compared as text, with integral floats written as ints (``3.0`` -> ``"3"``).
 """
 from __future__ import annotations
 
 import inspect
+import re
 import warnings
 from typing import Any, Callable, Sequence
 
@@ -73,7 +76,34 @@ def _group_keys(corpus: Corpus, by: str | None) -> np.ndarray:
     missing = keys.isna()
     if missing.any():
         warnings.warn(f"{int(missing.sum())} rows have no {column}; each is its own group", stacklevel=3)
-    return np.where(missing, "uid:" + table["uid"], keys.astype(str)).astype(object)
+    names = keys.map(lambda v: None if _is_missing(v) else _group_name(v))
+    return np.where(missing, "uid:" + table["uid"], names).astype(object)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _group_name(value: Any) -> str:
+    """A group value as text; integral numbers without a decimal point (an int column with a
+    gap becomes float in pandas, and ``3.0`` must still be group ``"3"``)."""
+    if isinstance(value, (bool, np.bool_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+
+
+def _group_match_key(value: Any) -> str:
+    """Key under which a fold entry and a group value meet: ints and digit strings compare as
+    numbers (``1``, ``"1"`` and ``"01"`` are one actor), everything else as text."""
+    name = _group_name(value)
+    return str(int(name)) if _INT_RE.match(name) else name
 
 
 def _carve_dev_groups(
@@ -166,6 +196,68 @@ def leave_one_group_out(corpus: Corpus, test_group: str, by: str | None = None,
     return _assemble(len(corpus), {"train": train, "dev": dev, "test": np.flatnonzero(in_test)})
 
 
+@SPLITTERS.register("group_folds")
+def group_folds(corpus: Corpus, folds: Sequence[Sequence[Any]] | None = None, fold: int = 0,
+                by: str | None = None, dev: str | None = "next") -> np.ndarray:
+    """Predefined speaker-independent folds: ``folds[fold]`` lists the test groups.
+
+    ``folds`` (a list of lists of group values) defaults to ``corpus.meta['folds']``; RAVDESS
+    carries EmoBox's 6 folds of 4 actors there. Groups come from ``by``, else ``group``, else
+    ``speaker``; fold entries may be ints or strings (``1``, ``"1"`` and ``"01"`` match).
+    Test = the groups of fold ``fold``; with ``dev="next"``, dev = the groups of fold
+    ``(fold + 1) % k``, so model selection never sees a test speaker; train = every other
+    group, including groups that no fold lists. ``dev=None`` gives train/test only.
+
+    EmoBox itself has no dev part (it trains on the other k-1 folds and reports the test
+    fold); carving dev from the training actors, as ``dev="next"`` does, is our addition, so
+    train holds k-2 folds. Use ``dev=None`` to train on the same actors as EmoBox.
+    """
+    if folds is None:
+        folds = corpus.meta.get("folds")
+        if folds is None:
+            raise ConfigError(
+                f"group_folds needs folds=[[test groups of fold 0], [of fold 1], ...]; corpus "
+                f"{corpus.name!r} has no meta['folds'] to use instead"
+            )
+    if isinstance(folds, (str, bytes)) or not all(
+            isinstance(f, (list, tuple, set, frozenset, np.ndarray)) and len(f) for f in folds):
+        raise ConfigError(f"group_folds: folds must be a list of non-empty lists of groups, got {folds!r}")
+    folds = [list(f) for f in folds]
+    k = len(folds)
+    if k < 2 or not 0 <= fold < k:
+        raise ConfigError(f"group_folds: need at least 2 folds and 0 <= fold < {k}, got fold={fold}")
+    if dev not in ("next", None):
+        raise ConfigError(f"group_folds: dev must be 'next' or None, got {dev!r}")
+    fold_of: dict[str, int] = {}
+    for index, entries in enumerate(folds):
+        for entry in entries:
+            key = _group_match_key(entry)
+            if fold_of.setdefault(key, index) != index:
+                raise ConfigError(f"group_folds: group {entry!r} is in folds {fold_of[key]} and {index}")
+    groups = _group_keys(corpus, by)
+    keys = np.array([_group_match_key(g) for g in groups], dtype=object)
+    present = set(keys)
+    test_keys = {_group_match_key(e) for e in folds[fold]}
+    if not test_keys & present:
+        known = ", ".join(sorted(set(groups), key=str)[:20])
+        raise ConfigError(
+            f"group_folds: none of the test groups of fold {fold} ({folds[fold]}) occur in corpus "
+            f"{corpus.name!r}; its groups: {known}"
+        )
+    absent = sorted({str(e) for f in folds for e in f if _group_match_key(e) not in present})
+    if absent:
+        warnings.warn(f"group_folds: {len(absent)} fold groups are not in the corpus: {absent[:10]}",
+                      stacklevel=3)
+    dev_keys = {_group_match_key(e) for e in folds[(fold + 1) % k]} if dev == "next" else set()
+    in_test = np.isin(keys, list(test_keys))
+    in_dev = np.isin(keys, list(dev_keys)) & ~in_test
+    train = np.flatnonzero(~in_test & ~in_dev)
+    if not len(train):
+        raise ConfigError(f"group_folds: no training groups left with {k} folds and dev={dev!r}")
+    return _assemble(len(corpus), {"train": train, "dev": np.flatnonzero(in_dev),
+                                   "test": np.flatnonzero(in_test)})
+
+
 @SPLITTERS.register("random")
 def random_split(corpus: Corpus, train: float = 0.8, dev: float = 0.1, test: float = 0.1,
                  seed: int = 0, stratify: bool = True) -> np.ndarray:
@@ -179,18 +271,55 @@ def random_split(corpus: Corpus, train: float = 0.8, dev: float = 0.1, test: flo
     return _assemble(len(corpus), {"train": train_idx, "dev": dev_idx, "test": test_idx})
 
 
-def apply_split(corpus: Corpus, name: str, **options: Any) -> Corpus:
-    """A new corpus whose ``split`` column comes from splitter ``name``; ``meta['split']`` says how."""
+def _bind(name: str, corpus: Corpus, options: dict[str, Any]) -> Splitter:
     splitter = SPLITTERS.get(name)
     try:
         inspect.signature(splitter).bind(corpus, **options)
     except TypeError as exc:
         params = [p for p in inspect.signature(splitter).parameters if p != "corpus"]
         raise ConfigError(f"splitter {name!r}: {exc}; options: {', '.join(params)}") from None
+    return splitter
+
+
+def _default_protocol(corpus: Corpus) -> tuple[str, dict[str, Any]] | None:
+    """The corpus's ``meta['default_split']`` when its ``split`` column is entirely empty."""
+    default = corpus.meta.get("default_split")
+    if not default or not corpus.table["split"].isna().all():
+        return None
+    if not isinstance(default, dict) or "name" not in default:
+        raise ConfigError(f"corpus {corpus.name!r}: meta['default_split'] must be "
+                          f"{{'name': ..., 'options': {{...}}}}, got {default!r}")
+    return str(default["name"]), dict(default.get("options") or {})
+
+
+def apply_split(corpus: Corpus, name: str, **options: Any) -> Corpus:
+    """A new corpus whose ``split`` column comes from splitter ``name``; ``meta['split']`` and
+    ``meta['split_protocol']`` say how.
+
+    ``"predefined"`` on a corpus without any split but with ``meta['default_split']`` (the
+    speech corpora: RAVDESS's EmoBox folds, speaker-independent k-fold for the others) runs
+    that protocol instead; ``require`` is then checked on its result, and
+    ``meta['split_protocol']`` names the protocol with ``"default_for": "predefined"``.
+    """
+    splitter = _bind(name, corpus, options)
+    protocol: dict[str, Any] = {"name": name, "options": dict(options)}
+    default = _default_protocol(corpus) if name == "predefined" else None
+    if default is not None:
+        require = options.get("require", ("train", "test"))
+        name, options = default
+        splitter = _bind(name, corpus, options)
+        protocol = {"name": name, "options": dict(options), "default_for": "predefined"}
+    split = splitter(corpus, **options)
+    if default is not None:
+        missing = [s for s in require if s not in set(split)]
+        if missing:
+            raise ConfigError(f"corpus {corpus.name!r}: its default split {name!r} {options} "
+                              f"has no {missing} part")
     table = corpus.table.copy()
-    table["split"] = splitter(corpus, **options)
+    table["split"] = split
     result = corpus.with_table(table)
     result.meta["split"] = {"splitter": name, **options}
+    result.meta["split_protocol"] = protocol
     return result
 
 

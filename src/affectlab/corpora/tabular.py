@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
@@ -130,10 +131,17 @@ def load_tabular(
     fix_text: bool = False,
 ) -> Corpus:
     """Load your own data. ``columns`` maps corpus columns to file columns (same names map
-    themselves); other file columns are kept as extras. ``multi_label_sep`` splits labels into
-    tuples. Rows with empty text are dropped (``meta['dropped_empty']``); ``on_bad_lines='skip'``
-    skips rows with too many fields (``meta['skipped_rows']``). ``quote=False`` reads TSVs whose
-    texts contain stray double quotes; ``fix_text`` repairs cp1252 artefacts as for MELD.
+    themselves), e.g. ``{"audio": "path", "label": "emotion", "speaker": "actor"}``; other file
+    columns are kept as extras. ``multi_label_sep`` splits labels into tuples. Rows with empty
+    text are dropped (``meta['dropped_empty']``) unless they have audio, whose text becomes None;
+    ``on_bad_lines='skip'`` skips rows with too many fields (``meta['skipped_rows']``).
+    ``quote=False`` reads TSVs whose texts contain stray double quotes; ``fix_text`` repairs
+    cp1252 artefacts as for MELD.
+
+    ``audio`` values are kept as written: as in every loader, a relative path is relative to
+    ``corpus.root``, which is the file's (absolute) folder, so ``corpus.root / audio`` opens
+    it; absolute paths stay absolute. Audio files that do not exist are counted in
+    ``meta['missing_audio']`` (first ones in ``meta['missing_audio_examples']``) with a warning.
     """
     if path is None:
         raise ConfigError("the tabular loader needs path=... (a .csv, .tsv or .jsonl file)")
@@ -170,12 +178,30 @@ def load_tabular(
     if "text" in mapping:
         text = table["text"].map(lambda v: "" if v is None else str(v))
         empty = text.str.strip() == ""
-        meta["dropped_empty"] = int(empty.sum())
+        has_audio = table["audio"].notna() if "audio" in mapping else pd.Series(False, index=table.index)
         if fix_text:
             fixed = text.map(repair_text)
             meta["repaired_texts"] = int((fixed != text).sum())
             text = fixed
-        table["text"] = text
-        table = table[~empty]
+        table["text"] = text.astype(object).where(~empty, None)
+        meta["dropped_empty"] = int((empty & ~has_audio).sum())
+        table = table[~empty | has_audio]
+    folder = file.absolute().parent
+    if "audio" in mapping:
+        table["audio"] = table["audio"].astype(object).where(table["audio"].notna(), None)
+        _check_audio(table["audio"], folder, meta)
     multi = multi_label_sep is not None or any(isinstance(v, tuple) for v in table.get("label", []))
-    return Corpus(name, table, root=file.parent, multi_label=multi, meta=meta)
+    return Corpus(name, table, root=folder, multi_label=multi, meta=meta)
+
+
+def _check_audio(paths: pd.Series, folder: Path, meta: dict, keep: int = 5) -> None:
+    """Count (and warn about) audio paths, relative to ``folder`` unless absolute, that are
+    not files; rows keep their path so a typo stays visible."""
+    missing = [p for p in paths.dropna().map(str) if not (folder / p).is_file()]
+    meta["missing_audio"] = len(missing) + int(paths.isna().sum())
+    meta["missing_audio_examples"] = missing[:keep]
+    if missing:
+        warnings.warn(
+            f"{len(missing)} of {len(paths)} audio files not found (relative paths are read from "
+            f"{folder}), e.g. {missing[:3]}", stacklevel=3,
+        )

@@ -86,3 +86,20 @@ _add("ravdess8", ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgus
      "RAVDESS emotions in file-name code order 01-08.",
      aliases={f"{i:02d}": c for i, c in enumerate(
          ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"), 1)})
+# Acted speech corpora: classes are the loaders' decoded file-name codes, in code order;
+# aliases accept the raw codes (the loaders keep them in ``emotion_code``).
+_add("cremad6", ("anger", "disgust", "fear", "happy", "neutral", "sad"),
+     "CREMA-D emotions in file-name code order ANG DIS FEA HAP NEU SAD.",
+     aliases={"ang": "anger", "dis": "disgust", "fea": "fear", "hap": "happy", "neu": "neutral"})
+_add("tess7", ("angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad"),
+     "TESS emotions in file-name code order (ps = pleasant surprise).",
+     aliases={"ps": "pleasant_surprise", "pleasant_surprised": "pleasant_surprise",
+              "pleasant surprise": "pleasant_surprise"})
+_add("savee7", ("anger", "disgust", "fear", "happiness", "neutral", "sadness", "surprise"),
+     "SAVEE emotions in file-name code order a d f h n sa su.",
+     aliases={"a": "anger", "d": "disgust", "f": "fear", "h": "happiness", "n": "neutral",
+              "sa": "sadness", "su": "surprise"})
+_add("emodb7", ("anger", "boredom", "disgust", "fear", "happiness", "sadness", "neutral"),
+     "Berlin EmoDB emotions in the documentation's letter order W L E A F T N.",
+     aliases={"w": "anger", "l": "boredom", "e": "disgust", "a": "fear", "f": "happiness",
+              "t": "sadness", "n": "neutral"})

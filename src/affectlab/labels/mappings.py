@@ -194,6 +194,29 @@ _add("ravdess8->sentiment3", {
    "2018) publishes no sentiment protocol; this is a common convention, and 'surprised' "
    "as positive is a choice (surprise is ambiguous in MELD).")
 
+# --- Acted speech corpora -> sentiment ---------------------------------------------------
+_add("cremad6->sentiment3", {
+    "anger": "negative", "disgust": "negative", "fear": "negative", "sad": "negative",
+    "happy": "positive", "neutral": "neutral",
+}, "CREMA-D emotion -> valence: happy positive, neutral neutral, anger/disgust/fear/sad "
+   "negative (no ambiguous class).")
+_add("tess7->sentiment3", {
+    "angry": "negative", "disgust": "negative", "fear": "negative", "sad": "negative",
+    "happy": "positive", "pleasant_surprise": "positive", "neutral": "neutral",
+}, "TESS emotion -> valence: happy and pleasant surprise (pleasant by definition) positive, "
+   "neutral neutral, angry/disgust/fear/sad negative.")
+_add("savee7->sentiment3", {
+    "anger": "negative", "disgust": "negative", "fear": "negative", "sadness": "negative",
+    "happiness": "positive", "neutral": "neutral", "surprise": None,
+}, "SAVEE emotion -> valence: happiness positive, neutral neutral, anger/disgust/fear/sadness "
+   "negative; surprise is ambiguous and dropped, as for ekman7.")
+_add("emodb7->sentiment3", {
+    "anger": "negative", "boredom": "negative", "disgust": "negative", "fear": "negative",
+    "sadness": "negative", "happiness": "positive", "neutral": "neutral",
+}, "EmoDB emotion -> valence: happiness positive, neutral neutral, anger/boredom/disgust/fear/"
+   "sadness negative (boredom as negative valence follows the EmoDB valence grouping of "
+   "Schuller et al. 2009, 'Acoustic emotion recognition: a benchmark comparison').")
+
 # --- Plutchik -----------------------------------------------------------------------
 _add("plutchik32->plutchik8",
      {state: plutchik.state_to_primaries(state) for state in SCHEMES.create("plutchik32").classes},
