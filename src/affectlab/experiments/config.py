@@ -38,7 +38,21 @@ class LabelsConfig(_Strict):
     labeller_options: dict[str, Any] = Field(default_factory=dict)
 
 
+class AudioOptions(_Strict):
+    """How clips are read before a front-end sees them (``features.modality: audio``)."""
+
+    preset: str = "ravdess"  # log-mel settings (features.logmel.PRESETS)
+    max_seconds: float | None = Field(4.0, gt=0, description="clips are cropped/padded to this length")
+    trim_silence: bool = False  # silero-vad: keep first to last speech
+    on_error: Literal["raise", "skip"] = "raise"  # a corrupt/empty/silent file: stop, or drop and count
+
+
 class FeaturesConfig(_Strict):
+    """``encoder`` names the extractor: a text encoder (``default`` or a local HF directory) or,
+    with ``modality: audio``, ``logmel``, ``egemaps``, ``compare``, ``whisper-tiny.en`` or a
+    local HF speech-encoder directory."""
+
+    modality: Literal["text", "audio"] = "text"
     encoder: str = "default"
     mode: Literal["flat", "hierarchical"] = "flat"
     layers: str = "avg_last4"
@@ -49,6 +63,7 @@ class FeaturesConfig(_Strict):
     batch_size: int = Field(64, ge=1)
     device: str = "auto"
     cache_dir: str | None = None
+    audio: AudioOptions = Field(default_factory=AudioOptions)
 
 
 class ModelConfig(_Strict):
@@ -56,6 +71,7 @@ class ModelConfig(_Strict):
     hidden: int = Field(256, ge=1)
     dropout: float = Field(0.3, ge=0, lt=1)
     aggregator: str = "mean"
+    options: dict[str, Any] = Field(default_factory=dict, description="further arguments of the model factory")
 
 
 class LossConfig(_Strict):
@@ -66,6 +82,19 @@ class LossConfig(_Strict):
     gamma: float | None = None
 
 
+class SpecAugmentConfig(_Strict):
+    """Frequency and time masks on training spectrograms (Park et al. 2019); 0 masks = off."""
+
+    freq_masks: int = Field(0, ge=0)
+    freq_width: int = Field(0, ge=0)
+    time_masks: int = Field(0, ge=0)
+    time_width: int = Field(0, ge=0)
+
+
+class AugmentConfig(_Strict):
+    spec_augment: SpecAugmentConfig = Field(default_factory=SpecAugmentConfig)
+
+
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     data: DataConfig
@@ -74,6 +103,7 @@ class ExperimentConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    augment: AugmentConfig = Field(default_factory=AugmentConfig)
     seed: int = 42
 
 
@@ -116,12 +146,33 @@ MACHINE_FIELDS = (("data", "data_root"), ("training", "progress"), ("training", 
                   ("features", "device"))
 
 
+#: Fields added after runs existed: left out of the identity while they hold their default, so
+#: adding an option never renames (and re-runs) finished runs. A new field goes here.
+ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "mixup_alpha"),
+                ("augment",), ("model", "options"))
+
+
 def config_identity(config: ExperimentConfig) -> dict[str, Any]:
     """The config as data without machine-specific fields: what run and config hashes cover."""
     data = config.model_dump(mode="json")
     for section, key in MACHINE_FIELDS:
         data[section].pop(key, None)
+    defaults = _defaults()
+    for path in ADDED_FIELDS:
+        holder, default_holder = data, defaults
+        for part in path[:-1]:
+            holder, default_holder = holder.get(part, {}), default_holder.get(part, {})
+        if path[-1] in holder and holder[path[-1]] == default_holder.get(path[-1]):
+            del holder[path[-1]]
     return data
+
+
+def _defaults() -> dict[str, Any]:
+    """Every section at its defaults (``data`` and ``labels`` have required fields: left out)."""
+    return {"features": FeaturesConfig().model_dump(mode="json"),
+            "model": ModelConfig().model_dump(mode="json"),
+            "training": TrainingConfig().model_dump(mode="json"),
+            "augment": AugmentConfig().model_dump(mode="json")}
 
 
 def dump_config(config: ExperimentConfig) -> str:

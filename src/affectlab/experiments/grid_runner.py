@@ -25,8 +25,8 @@ from .._io import write_json, write_text
 from ..errors import AffectLabError, ConfigError
 from .config import ExperimentConfig, config_from_dict, config_identity, dump_config
 from .grid import Grid, config_key
-from .runner import (extract_for, finish_run, is_finished, load_results, prepare_data, prepare_run,
-                     run_experiment, run_id)
+from .runner import (extract_for, feature_variant, finish_run, is_finished, load_results, prepare_data,
+                     prepare_run, run_experiment, run_id)
 
 console = Console(stderr=True)
 Backend = Literal["local", "ray"]
@@ -99,11 +99,11 @@ class _NotBatchable(Exception):
 def _run_batched(todo, runs: Path, prepared) -> list[dict]:
     from ..training import seed_everything
     from ..training.batched import BatchedTrainer
-    from .runner import build_loss_for, build_model
+    from .runner import build_augment, build_loss_for, build_model
 
     config0 = todo[0][0]
-    if config0.training.balanced_sampler:
-        raise _NotBatchable("balanced sampler")
+    if config0.training.balanced_sampler or config0.training.mixup_alpha or build_augment(config0):
+        raise _NotBatchable("per-batch random draws (balanced sampler, mixup or augmentation)")
     started = time.perf_counter()
     models, losses, generators, kwargs = [], [], [], None
     for config, _ in todo:
@@ -154,7 +154,7 @@ def extract_grid_features(configs: list[ExperimentConfig], data_root: str | None
     for config in configs:
         groups[_feature_group_key(config)].append(config)
     for members in groups.values():
-        variants = sorted({(c.features.layers, c.features.pooling) for c in members})
+        variants = sorted({feature_variant(c) for c in members})
         data = prepare_data(members[0], data_root)
         extract_for(members[0], data, variants)
 

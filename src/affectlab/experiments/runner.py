@@ -18,13 +18,16 @@ from ..evaluation.reports import write_run_report
 from ..features.context import context_index, with_context
 from ..features.layers import STACK_LAST4
 from ..features.text import FeatureSet, extract_text_features
+from ..features.variants import Variant
 from ..labels import auto_label, get_mapping, get_scheme
 from ..labels.scheme import LabelScheme
-from ..models import create_model
+from ..models import create_model, model_arguments, model_inputs
 from ..pipeline import Pipeline, build_spec
 from ..training import ArrayDataset, Trainer, TrainResult, build_loss, seed_everything
 from ..training.trainer import predict_proba
+from ..registry import Registry
 from .config import ExperimentConfig, config_identity, dump_config
+from .split_summary import print_split_summary, split_summary
 from .provenance import git_commit, package_versions
 
 console = Console(stderr=True)
@@ -88,9 +91,10 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     else:
         table = table.copy()
         table["target"] = raw
-    empty = table["text"].fillna("").astype(str).str.strip() == ""
+    source = "text" if config.features.modality == "text" else config.features.modality
+    empty = table[source].fillna("").astype(str).str.strip() == ""
     if empty.any():
-        notes["rows_dropped_empty_text"] = int(empty.sum())
+        notes[f"rows_dropped_empty_{source}"] = int(empty.sum())
         table = table[~empty]
     missing = [s for s in SPLITS if s != "dev" and s not in set(table["split"].dropna())]
     if missing:
@@ -98,6 +102,9 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
                           f"{config.data.split.name!r}; choose a splitter that makes train/dev/test")
     corpus = corpus.with_table(table)
     y = scheme.encode(table["target"].tolist())
+    notes["splits"] = split_summary(table, y, scheme.classes)
+    if config.training.progress:
+        print_split_summary(notes["splits"], console)
     return PreparedData(corpus, scheme, y, notes)
 
 
@@ -129,11 +136,28 @@ def make_datasets(features: FeatureSet, variant, data: PreparedData,
 
 
 def build_model(config: ExperimentConfig, input_dim: int, n_classes: int):
-    """The model a config describes, and the kwargs that rebuild it (stored in the pipeline)."""
-    kwargs = {"input_dim": input_dim, "n_classes": n_classes, "hidden": config.model.hidden,
-              "dropout": config.model.dropout, "aggregator": config.model.aggregator,
-              "layer_mix": 4 if config.features.layers == STACK_LAST4 else None}
+    """The model a config describes, and the kwargs that rebuild it (stored in the pipeline).
+    Settings a model does not take (an aggregator for a CNN) are left out."""
+    kwargs = model_arguments(
+        config.model.name, input_dim=input_dim, n_classes=n_classes, hidden=config.model.hidden,
+        dropout=config.model.dropout, aggregator=config.model.aggregator,
+        layer_mix=4 if config.features.layers == STACK_LAST4 else None)
+    unknown = set(config.model.options) - set(model_arguments(config.model.name, **config.model.options))
+    if unknown:
+        raise ConfigError(f"model {config.model.name!r} takes no option(s) {sorted(unknown)}")
+    kwargs.update(config.model.options)
     return create_model(config.model.name, **kwargs), kwargs
+
+
+def build_augment(config: ExperimentConfig):
+    """The training-batch augmentation a config asks for (SpecAugment on spectrograms), or None."""
+    spec = config.augment.spec_augment
+    if not (spec.freq_masks or spec.time_masks):
+        return None
+    from ..training.augment import SpecAugment
+
+    return SpecAugment(freq_masks=spec.freq_masks, freq_width=spec.freq_width,
+                       time_masks=spec.time_masks, time_width=spec.time_width)
 
 
 def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):
@@ -154,25 +178,76 @@ class PreparedRun:
     input_dim: int
 
 
-def extract_for(config: ExperimentConfig, data: PreparedData,
-                variants: list[tuple[str, str]] | None = None) -> FeatureSet:
+EXTRACTORS: Registry[FeatureSet] = Registry("modality")
+
+
+@EXTRACTORS.register("text")
+def _text_features(config: ExperimentConfig, data: PreparedData, variants: list[Variant]) -> FeatureSet:
     fc = config.features
     return extract_text_features(
-        data.corpus, variants or [(fc.layers, fc.pooling)], encoder=fc.encoder, mode=fc.mode,
+        data.corpus, variants, encoder=fc.encoder, mode=fc.mode,
         max_length=fc.max_length, max_sentences=fc.max_sentences, batch_size=fc.batch_size,
         device=fc.device, cache_dir=fc.cache_dir, progress=config.training.progress,
     )
+
+
+@EXTRACTORS.register("audio")
+def _audio_features(config: ExperimentConfig, data: PreparedData, variants: list[Variant]) -> FeatureSet:
+    from ..features.audio import extract_audio_features
+
+    fc, audio = config.features, config.features.audio
+    return extract_audio_features(
+        data.corpus, fc.encoder, variants=variants, preset=audio.preset, max_seconds=audio.max_seconds,
+        trim_silence=audio.trim_silence, on_error=audio.on_error, batch_size=fc.batch_size,
+        device=fc.device, cache_dir=fc.cache_dir, progress=config.training.progress)
+
+
+def feature_variant(config: ExperimentConfig) -> Variant:
+    """The feature array a config trains on: (layers, pooling) for encoders; spectrogram and
+    functional front-ends have one array each, named by the front-end."""
+    fc = config.features
+    if fc.modality == "audio":
+        from ..features.audio import frontend_variant
+
+        return frontend_variant(fc.encoder, fc.layers, fc.pooling)
+    return (fc.layers, fc.pooling)
+
+
+def extract_for(config: ExperimentConfig, data: PreparedData,
+                variants: list[Variant] | None = None) -> FeatureSet:
+    return EXTRACTORS.get(config.features.modality)(config, data, variants or [feature_variant(config)])
 
 
 def prepare_run(config: ExperimentConfig, data_root: str | Path | None = None,
                 data: PreparedData | None = None) -> PreparedRun:
     data = data or prepare_data(config, data_root)
     features = extract_for(config, data)
-    variant = (config.features.layers, config.features.pooling)
+    data, features = _drop_skipped(data, features)
+    variant = feature_variant(config)
     datasets = make_datasets(features, variant, data, config.features.context)
     if "dev" not in datasets:
         raise ConfigError("early stopping needs a 'dev' split; use a splitter with a validation part")
-    return PreparedRun(data, features, datasets, int(np.asarray(features.get(variant)).shape[-1]))
+    shape = np.asarray(features.get(variant)).shape
+    input_dim = shape[1] if model_inputs(config.model.name) == "spectrogram" else shape[-1]
+    return PreparedRun(data, features, datasets, int(input_dim))
+
+
+def _drop_skipped(data: PreparedData, features: FeatureSet) -> tuple[PreparedData, FeatureSet]:
+    """Rows whose media could not be read (``on_error: skip``) leave the run, counted in notes."""
+    skipped = {item["uid"] for item in features.info.get("skipped", [])}
+    if not skipped:
+        return data, features
+    keep = ~data.corpus.table["uid"].isin(skipped).to_numpy()
+    notes = {**data.notes, "rows_dropped_unreadable_media": int((~keep).sum())}
+    console.print(f"[yellow]warning:[/yellow] skipped {int((~keep).sum())} unreadable file(s), e.g. "
+                  f"{features.info['skipped'][0]['path']}: {features.info['skipped'][0]['reason']}",
+                  highlight=False, soft_wrap=True)
+    data = PreparedData(data.corpus.with_table(data.corpus.table[keep]), data.scheme, data.y[keep], notes)
+    features = FeatureSet({k: np.asarray(v)[keep] for k, v in features.arrays.items()},
+                          [u for u, k in zip(features.uids, keep) if k],
+                          None if features.mask is None else np.asarray(features.mask)[keep],
+                          features.info, features.idf)
+    return data, features
 
 
 def is_finished(run_dir: Path) -> bool:
@@ -200,7 +275,7 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
     model, model_kwargs = build_model(config, prepared.input_dim, len(prepared.data.scheme))
     loss = build_loss_for(config, prepared.datasets["train"].y, prepared.data.scheme)
     trainer = Trainer(model, loss, config.training, multi_label=prepared.data.scheme.multi_label,
-                      generator=generator)
+                      augment=build_augment(config), generator=generator)
     fit = trainer.fit(prepared.datasets["train"], prepared.datasets["dev"])
     return finish_run(config, run_dir, prepared, trainer.model, model_kwargs, fit, started,
                       save_pipeline=save_pipeline, extra=extra)
@@ -231,13 +306,15 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
                                    threshold=threshold)
     np.save(run_dir / "dev_probs.npy", dev_probs)
     np.save(run_dir / "test_probs.npy", test_probs)
+    np.save(run_dir / "test_labels.npy", np.asarray(datasets["test"].y))
     results = {
         "run_id": run_dir.name,
         "name": config.name,
         "status": "done",
         "seed": config.seed,
         "scheme": data.scheme.name,
-        "variant": {"layers": fc.layers, "pooling": fc.pooling, "mode": fc.mode, "context": fc.context},
+        "variant": {"modality": fc.modality, "encoder": fc.encoder, "layers": fc.layers,
+                    "pooling": fc.pooling, "mode": fc.mode, "context": fc.context},
         "model": config.model.name,
         "best_epoch": fit.best_epoch,
         "epochs_run": len(fit.history),

@@ -35,7 +35,7 @@ unbiased) — bernoulli draws cost 3-10x more than the rest of a step's elementw
 Finished members (patience exhausted) are removed from the stack — with their optimiser
 state — so late epochs only pay for the members still training.
 
-Not supported in the batched path: the balanced sampler and augmentation (they draw from the
+Not supported in the batched path: the balanced sampler, augmentation and mixup (they draw from the
 generator inside the batch loop) and the ``plateau`` scheduler (its learning rate would differ
 per member) — these raise ``ConfigError``. Models that cannot run under ``vmap`` fall back to
 one sequential ``Trainer`` per member, reported as ``batched=False`` (e.g. a forward that
@@ -485,6 +485,9 @@ class BatchedTrainer:
         if config.balanced_sampler:
             raise ConfigError("BatchedTrainer does not support balanced_sampler (each draw would "
                               "consume the member's generator differently); use Trainer")
+        if config.mixup_alpha > 0:
+            raise ConfigError("BatchedTrainer does not support mixup (its draws come from each member's "
+                              "generator inside the batch loop); use Trainer")
         if config.scheduler == "plateau":
             raise ConfigError("BatchedTrainer does not support scheduler 'plateau' (the learning rate "
                               "would differ per member); use 'none', 'cosine' or Trainer")

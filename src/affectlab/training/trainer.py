@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 from ..evaluation.metrics import score
 from ..features.encoder import pick_device
 from .data import ArrayDataset, trim_padding
+from .mixup import mix_batch
 
 Augment = Callable[[dict[str, torch.Tensor], torch.Generator], dict[str, torch.Tensor]]
 
@@ -34,6 +35,7 @@ class TrainingConfig(BaseModel):
     scheduler: Literal["none", "plateau", "cosine"] = "none"
     warmup_epochs: int = Field(0, ge=0)
     balanced_sampler: bool = False
+    mixup_alpha: float = Field(0.0, ge=0, description="mixup (Zhang et al. 2018): Beta(a, a) mixing of batch pairs; 0 = off")
     device: str = "auto"
     progress: bool = True
 
@@ -99,7 +101,13 @@ class Trainer:
                 batch = trim_padding({k: v[index] for k, v in inputs.items()})
                 if self.augment is not None:
                     batch = self.augment(batch, self.generator)
-                loss = self.loss(self.model(**batch), y[index])
+                target = y[index]
+                if cfg.mixup_alpha > 0:
+                    batch, partner, lam = mix_batch(batch, cfg.mixup_alpha, self.generator)
+                    logits = self.model(**batch)
+                    loss = lam * self.loss(logits, target) + (1 - lam) * self.loss(logits, target[partner.to(target.device)])
+                else:
+                    loss = self.loss(self.model(**batch), target)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:
