@@ -55,6 +55,33 @@ def test_default_pipeline_gets_obvious_cases_right():
     assert labels == ["joy", "anger"]
 
 
+@pytest.mark.integration
+def test_predict_audio_with_the_shipped_speech_pipeline_offline(tmp_path):
+    """The default speech pipeline (Whisper tiny.en from PyPI, converted on first use) with no
+    network; a corrupt file is one line naming it."""
+    import numpy as np
+    import soundfile as sf
+
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-rn", "true"]).returncode != 0:
+        pytest.skip("cannot make a network-less namespace here (unshare -rn)")
+    rng = np.random.default_rng(0)
+    t = np.arange(24_000) / 16_000
+    clip = tmp_path / "clip.wav"  # a harmonic "voice" with vibrato and noise, 1.5 s at 16 kHz
+    wave = sum(0.2 / k * np.sin(2 * np.pi * k * (180 * t + 3 * np.sin(2 * np.pi * 5 * t))) for k in range(1, 6))
+    sf.write(clip, (wave + 0.01 * rng.standard_normal(t.size)).astype(np.float32), 16_000)
+    proc = _cli("predict", "--audio", str(clip), "--json", network=False)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    classes = Pipeline.default("audio").scheme.classes
+    assert len(classes) == 8 and result["label"] in classes and result["text"] == str(clip)
+    assert abs(sum(result["probabilities"].values()) - 1) < 1e-3
+
+    corrupt = tmp_path / "broken.wav"
+    corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunk")
+    proc = _cli("predict", "--audio", str(corrupt), network=False)
+    assert proc.returncode == 2 and "broken.wav" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_errors_are_one_line_with_nonzero_exit(tmp_path, capsys):
     assert main(["predict", "--file", str(tmp_path / "missing.txt")]) == 2
     err = capsys.readouterr().err

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from affectlab.experiments import load_config, prepare_data
+from affectlab.experiments.cv import fold_config, is_cross_validation
 from affectlab.experiments.grid import load_grid
 from tests.conftest import data_root
 
@@ -27,6 +28,9 @@ def test_grid_expands(path):
 def test_config_prepares_real_data(path):
     if not data_root().is_dir():
         pytest.skip(f"datasets not found at {data_root()} (set AFFECTLAB_DATA_ROOT)")
-    data = prepare_data(load_config(path), data_root())
+    config = load_config(path)
+    if is_cross_validation(config):
+        config = fold_config(config, 0)
+    data = prepare_data(config, data_root())
     assert {"train", "dev", "test"} <= set(data.corpus.table["split"])
     assert len(data.y) == len(data.corpus)

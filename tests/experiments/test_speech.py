@@ -117,3 +117,11 @@ def test_a_random_split_over_speakers_warns_that_speakers_leak(tone_corpus, tmp_
     data = prepare_data(config)
     assert any("speakers" in w for w in data.notes["leakage"])
     assert "speakers occur in both" in capsys.readouterr().err.replace("\n", " ")
+
+
+def test_a_cross_validation_config_is_not_one_run(tone_corpus, tmp_path):
+    from affectlab.errors import ConfigError
+    from affectlab.experiments.runner import run_experiment
+
+    with pytest.raises(ConfigError, match="fold: all means cross-validation"):
+        run_experiment(_config(tone_corpus, tmp_path / "cache"), out_dir=tmp_path)

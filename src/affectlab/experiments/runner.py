@@ -58,6 +58,9 @@ def run_id(config: ExperimentConfig) -> str:
 
 def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) -> PreparedData:
     """Load, split and label the corpus; rows whose label a mapping drops are removed and counted."""
+    if config.data.split.options.get("fold") == "all":
+        raise ConfigError("split option fold: all means cross-validation: run it with `affectlab run` "
+                          "or experiments.cv.run_cross_validation, or set one fold (0, 1, ...)")
     root = data_root or config.data.data_root
     corpus = load_corpus(config.data.corpus, root, **config.data.options)
     corpus = apply_split(corpus, config.data.split.name, **config.data.split.options)  # own seed: fixed split across model seeds
