@@ -1,4 +1,4 @@
-"""AffectLab: emotion recognition from text (and soon speech and video), research to production."""
+"""AffectLab: emotion recognition from text and speech (video next), research to production."""
 __version__ = "0.1.0"
 
 from .errors import AffectLabError  # noqa: E402
@@ -18,8 +18,12 @@ def __getattr__(name: str):
         from . import experiments
 
         return getattr(experiments, name)
+    if name == "run_cross_validation":
+        from .experiments.cv import run_cross_validation
+
+        return run_cross_validation
     raise AttributeError(name)
 
 
 __all__ = ["__version__", "AffectLabError", "Pipeline", "Prediction", "load_corpus",
-           "list_corpora", "run_experiment", "load_config"]
+           "list_corpora", "run_experiment", "run_cross_validation", "load_config"]

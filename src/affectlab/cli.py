@@ -186,13 +186,15 @@ def cmd_labels(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .features import list_layer_combinations, list_poolers
+    from .features import FRONTENDS, list_layer_combinations, list_poolers
     from .models import list_aggregators, list_models
 
-    out.print("models:      " + ", ".join(list_models()))
+    out.print("models:      " + ", ".join(list_models("vectors")) + " (vectors); "
+              + ", ".join(list_models("spectrogram")) + " (spectrograms)")
     out.print("aggregators: " + ", ".join(list_aggregators()))
     out.print("layers:      " + ", ".join(list_layer_combinations()) + ", stack_last4")
     out.print("pooling:     " + ", ".join(list_poolers()))
+    out.print("audio:       " + ", ".join(FRONTENDS.names()) + ", whisper-tiny.en, or a local HF speech encoder")
     return 0
 
 

@@ -44,3 +44,16 @@ def test_every_registered_model_reads_a_known_input_kind():
     assert set(list_models()) == set(list_models("vectors")) | set(list_models("spectrogram"))
     assert {"mlp", "lstm"} <= set(list_models("vectors"))
     assert {"cnn", "resnet18"} <= set(list_models("spectrogram"))
+
+
+def test_mlp_input_norm_standardises_raw_features_with_training_statistics():
+    torch.manual_seed(0)
+    model = create_model("mlp", input_dim=4, n_classes=2, hidden=8, input_norm=True)
+    x = torch.randn(256, 4) * torch.tensor([1e4, 1.0, 1e-2, 50.0]) + 300.0  # openSMILE-like scales
+    for _ in range(3):
+        model(x)  # training mode: a cumulative average over the batches seen
+    model.eval()
+    normed = model.input_norm(x)
+    assert torch.allclose(normed.mean(0), torch.zeros(4), atol=0.05)
+    assert torch.allclose(normed.std(0), torch.ones(4), atol=0.05)
+    assert "input_norm.running_mean" in model.state_dict()  # travels with the pipeline weights

@@ -33,8 +33,12 @@ class SequenceClassifier(nn.Module):
         dropout: float = 0.3,
         layer_mix: int | None = None,
         mlp_head: bool = True,
+        input_norm: bool = False,
     ) -> None:
         super().__init__()
+        # Standardises each input dimension with the average statistics of all training batches,
+        # for hand-made features on unrelated scales (openSMILE: Hz, dB, ratios). Saved with the model.
+        self.input_norm = nn.BatchNorm1d(input_dim, affine=False, momentum=None) if input_norm else None
         self.layer_mix = ScalarMix(layer_mix) if layer_mix else None
         self.encoder = encoder
         self.aggregator = AGGREGATORS.create(aggregator, dim=encoder_dim)
@@ -49,6 +53,8 @@ class SequenceClassifier(nn.Module):
 
     def features(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """The vector right before the head (used for separability analysis)."""
+        if self.input_norm is not None:
+            x = self.input_norm(x.reshape(-1, x.shape[-1])).reshape(x.shape)
         if self.layer_mix is not None:
             x = self.layer_mix(x)
         if x.dim() == 2:
@@ -74,10 +80,10 @@ class BiLSTMEncoder(nn.Module):
 
 @MODELS.register("mlp")
 def mlp(input_dim: int, n_classes: int, hidden: int = 256, dropout: float = 0.3,
-        aggregator: str = "mean", layer_mix: int | None = None) -> SequenceClassifier:
-    """Two-layer MLP (the SenticCrystal baseline head)."""
+        aggregator: str = "mean", layer_mix: int | None = None, input_norm: bool = False) -> SequenceClassifier:
+    """Two-layer MLP (the SenticCrystal baseline head); ``input_norm`` standardises raw features."""
     return SequenceClassifier(input_dim, n_classes, None, input_dim, aggregator, hidden,
-                              dropout, layer_mix, mlp_head=True)
+                              dropout, layer_mix, mlp_head=True, input_norm=input_norm)
 
 
 @MODELS.register("lstm")
