@@ -17,12 +17,11 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataNotFoundError, InputError
 from .encoder import pick_device
 from .layers import STACK_LAST4
-from .variants import Variant, pool_variants
+from .variants import Variant, encode_in_length_order, pool_variants
 from .whisper_convert import WHISPER_TINY_EN, default_whisper_dir
 
 DEFAULT_AUDIO_ENCODER = WHISPER_TINY_EN
@@ -218,16 +217,9 @@ class AudioEncoder:
         pool_variants(torch.zeros(1, 4, 1, 1), torch.ones(1, 1), variants, has_cls=False)
         if not self.is_whisper and not self._masks_padding:
             batch_size = 1  # padding would leak through the feature encoder's group norm
-        order = np.argsort([-w.size for w in waves], kind="stable")  # similar lengths per batch
-        results: dict[Variant, list[np.ndarray]] = {v: [] for v in variants}
-        with tqdm(total=len(waves), desc=desc, unit="clip", disable=None if progress else True) as bar:
-            for start in range(0, len(waves), batch_size):
-                chunk = [waves[i] for i in order[start:start + batch_size]]
-                last4, mask = self._last4(chunk)
-                pooled = pool_variants(last4, mask, variants, has_cls=False)
-                for variant, value in pooled.items():
-                    results[variant].append(value.float().cpu().numpy())
-                bar.update(len(chunk))
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        return {v: np.concatenate(parts)[inverse] for v, parts in results.items()}
+        def pooled(chunk: list[np.ndarray]) -> dict[Variant, torch.Tensor]:
+            last4, mask = self._last4(chunk)
+            return pool_variants(last4, mask, variants, has_cls=False)
+
+        return encode_in_length_order(waves, [w.size for w in waves], batch_size, pooled, variants,
+                                      progress, desc, "clip")

@@ -8,11 +8,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError, DataNotFoundError
 from .pooling import content_mask
-from .variants import Variant, pool_variants
+from .variants import Variant, encode_in_length_order, pool_variants
 
 DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"default", DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"}
@@ -107,16 +106,10 @@ class TextEncoder:
         if not variants:
             raise ConfigError("no feature variants requested")
         texts = [str(t) for t in texts]
-        order = np.argsort([-len(t) for t in texts], kind="stable")  # similar lengths per batch
-        results: dict[Variant, list[np.ndarray]] = {v: [] for v in variants}
-        with tqdm(total=len(texts), desc=desc, unit="utt", disable=None if progress else True) as bar:
-            for start in range(0, len(texts), batch_size):
-                chunk = [texts[i] for i in order[start : start + batch_size]]
-                last4, mask, ids = self._last4(chunk)
-                pooled = pool_variants(last4, content_mask(mask), variants, ids=ids, idf=idf)
-                for variant, value in pooled.items():
-                    results[variant].append(value.float().cpu().numpy())
-                bar.update(len(chunk))
-        inverse = np.empty_like(order)
-        inverse[order] = np.arange(len(order))
-        return {v: np.concatenate(parts)[inverse] for v, parts in results.items()}
+
+        def pooled(chunk: list[str]) -> dict[Variant, torch.Tensor]:
+            last4, mask, ids = self._last4(chunk)
+            return pool_variants(last4, content_mask(mask), variants, ids=ids, idf=idf)
+
+        return encode_in_length_order(texts, [len(t) for t in texts], batch_size, pooled, variants,
+                                      progress, desc, "utt")

@@ -6,16 +6,18 @@ hold sound), and get back one tensor per requested variant.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from .layers import STACK_LAST4, combination_matrix
 from .pooling import cls_attention_pool, get_pooler
 
 Variant = tuple[str, str]  # (layer combination, pooling)
+Item = TypeVar("Item")
 
 
 def pool_variants(last4: torch.Tensor, content: torch.Tensor, variants: Sequence[Variant],
@@ -53,3 +55,22 @@ def pool_variants(last4: torch.Tensor, content: torch.Tensor, variants: Sequence
             if wanted == pool:
                 out[(layer, pool)] = per_layer if layer == STACK_LAST4 else mixed[combo_index[layer]]
     return out
+
+
+def encode_in_length_order(items: Sequence[Item], sizes: Sequence[int], batch_size: int,
+                           pooled: Callable[[list[Item]], dict[Variant, torch.Tensor]],
+                           variants: Sequence[Variant], progress: bool, desc: str,
+                           unit: str) -> dict[Variant, np.ndarray]:
+    """Run ``pooled`` on batches of items of similar size (longest first: least padding) and
+    return every variant's rows in the input order — the loop every encoder shares."""
+    order = np.argsort([-size for size in sizes], kind="stable")
+    results: dict[Variant, list[np.ndarray]] = {v: [] for v in variants}
+    with tqdm(total=len(items), desc=desc, unit=unit, disable=None if progress else True) as bar:
+        for start in range(0, len(items), batch_size):
+            chunk = [items[i] for i in order[start:start + batch_size]]
+            for variant, value in pooled(chunk).items():
+                results[variant].append(value.float().cpu().numpy())
+            bar.update(len(chunk))
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    return {v: np.concatenate(parts)[inverse] for v, parts in results.items()}
