@@ -106,11 +106,12 @@ class LogMel(nn.Module):
             waves = waves.unsqueeze(0)
         spec = torch.stft(waves.float(), self.n_fft, self.hop_length, window=self.window, center=True,
                           pad_mode=self.pad_mode, return_complex=True)  # [B, F, T]
-        magnitude = spec.real.square() + spec.imag.square()
+        parts = torch.view_as_real(spec)  # in-place ops below: this runs memory-bound on CPU
+        magnitude = parts[..., 0].square().addcmul_(parts[..., 1], parts[..., 1])
         if self.power != 2.0:
-            magnitude = magnitude.pow(self.power / 2.0)
+            magnitude = magnitude.pow_(self.power / 2.0)
         mel = torch.matmul(self.filterbank, magnitude)  # [B, n_mels, T]
-        db = 10.0 * torch.log10(mel.clamp(min=AMIN))
+        db = mel.clamp_(min=AMIN).log10_().mul_(10.0)
         if self.top_db is not None:
             peak = db.amax(dim=(-2, -1), keepdim=True)
             db = torch.maximum(db, peak - self.top_db)
