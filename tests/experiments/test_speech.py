@@ -85,6 +85,7 @@ def test_each_fold_logs_class_distribution_and_speaker_coverage(cv):
         assert all(splits[s]["speakers_shared"] == 0 for s in splits)  # speaker-independent
         assert splits["test"]["classes"] == {"negative": 6, "neutral": 6, "positive": 6}
         assert not [w for w in fold.results["data"]["leakage"] if "speakers" in w]
+        assert "valid" not in fold.results["features"] and fold.results["features"]["skipped"] == []
 
 
 def test_fold_pipeline_predicts_audio_files_and_the_cli_fails_clearly_on_a_corrupt_one(cv, tone_corpus, tmp_path, capsys):

@@ -328,7 +328,8 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
         "test": test_report,
         "split_sizes": {k: len(v) for k, v in datasets.items()},
         "data": {"corpus": data.corpus.name, "fingerprint": data.corpus.fingerprint(), **data.notes},
-        "features": prepared.features.info,
+        # per-row arrays (the audio valid-row index) stay out: `skipped` lists those rows by uid
+        "features": {k: v for k, v in prepared.features.info.items() if not isinstance(v, np.ndarray)},
         "timing_s": {"train": fit.seconds, "total": time.perf_counter() - started},
         "versions": package_versions(),
         "git_commit": git_commit(),
