@@ -26,3 +26,28 @@ def test_resnet18_has_the_published_layout():
     assert len(convs) == 17  # stem + 8 basic blocks x 2: with the fc layer, 18 weighted layers
     n_params = sum(p.numel() for p in model.parameters())
     assert 11.0e6 < n_params < 11.3e6  # torchvision's resnet18 with 1 input channel and 8 classes: ~11.17M
+
+
+@pytest.mark.parametrize("input_norm", ["batch", "freq", "clip"])
+def test_every_input_norm_trains(input_norm):
+    model = create_model("cnn", input_dim=16, n_classes=3, hidden=4, depth=2, input_norm=input_norm)
+    model(torch.randn(4, 16, 20)).sum().backward()
+
+
+def test_freq_norm_standardises_each_band_on_its_own():
+    from affectlab.models.spectrogram import FrequencyNorm
+
+    torch.manual_seed(0)
+    levels = torch.linspace(-80, 0, 16).view(1, 16, 1)  # quiet high bands, loud low ones (dB)
+    x = (levels + torch.randn(8, 16, 30) * torch.linspace(1, 10, 16).view(1, 16, 1)).unsqueeze(1)
+    out = FrequencyNorm(16).train()(x)
+    per_band = out.squeeze(1).transpose(0, 1).reshape(16, -1)
+    assert torch.allclose(per_band.mean(1), torch.zeros(16), atol=1e-4)
+    assert torch.allclose(per_band.std(1), torch.ones(16), atol=1e-2)
+
+
+def test_freq_norm_needs_the_band_count():
+    from affectlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="frequency bins"):
+        create_model("cnn", n_classes=3, input_norm="freq")

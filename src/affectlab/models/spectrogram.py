@@ -29,7 +29,23 @@ class ClipStandardize(nn.Module):
         return (x - mean) / std
 
 
-INPUT_NORMS = {"batch": lambda: nn.BatchNorm2d(1), "clip": ClipStandardize}
+class FrequencyNorm(nn.Module):
+    """A BatchNorm per frequency bin (as PANNs do): low and high mel bands differ in level and
+    spread by tens of dB, and one scalar BatchNorm leaves the quiet high bands near zero."""
+
+    def __init__(self, n_bins: int) -> None:
+        super().__init__()
+        self.norm = nn.BatchNorm2d(n_bins)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+INPUT_NORMS = {
+    "batch": lambda n_bins: nn.BatchNorm2d(1),
+    "clip": lambda n_bins: ClipStandardize(),
+    "freq": FrequencyNorm,
+}
 
 
 class SpectrogramClassifier(nn.Module):
@@ -38,11 +54,13 @@ class SpectrogramClassifier(nn.Module):
     inputs = "spectrogram"
 
     def __init__(self, body: nn.Module, body_dim: int, n_classes: int, dropout: float,
-                 input_norm: str = "batch") -> None:
+                 input_norm: str = "batch", n_bins: int | None = None) -> None:
         super().__init__()
         if input_norm not in INPUT_NORMS:
             raise ConfigError(f"unknown input_norm {input_norm!r}; known: {', '.join(INPUT_NORMS)}")
-        self.input_norm = INPUT_NORMS[input_norm]()
+        if input_norm == "freq" and not n_bins:
+            raise ConfigError("input_norm 'freq' needs the number of frequency bins (input_dim)")
+        self.input_norm = INPUT_NORMS[input_norm](n_bins)
         self.body = body
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(body_dim, n_classes))
 
@@ -96,10 +114,11 @@ def resnet_body(blocks: tuple[int, ...] = (2, 2, 2, 2), width: int = 64, in_chan
 def cnn(n_classes: int, hidden: int = 32, dropout: float = 0.3, depth: int = 4,
         input_norm: str = "batch", input_dim: int | None = None) -> SpectrogramClassifier:
     """Small CNN: ``depth`` conv-BN-ReLU-maxpool blocks, channels ``hidden`` doubling per block.
-    ``input_norm``: ``batch`` (a learned BatchNorm over the corpus) or ``clip`` (per clip)."""
+    ``input_norm``: ``batch`` (one learned BatchNorm over the corpus), ``freq`` (one per
+    frequency bin) or ``clip`` (per clip)."""
     channels = [1] + [hidden * 2 ** i for i in range(depth)]
     body = nn.Sequential(*(_conv_block(a, b) for a, b in zip(channels, channels[1:])))
-    return SpectrogramClassifier(body, channels[-1], n_classes, dropout, input_norm)
+    return SpectrogramClassifier(body, channels[-1], n_classes, dropout, input_norm, input_dim)
 
 
 @MODELS.register("resnet18")
@@ -107,7 +126,7 @@ def resnet18(n_classes: int, hidden: int = 64, dropout: float = 0.3, input_norm:
              input_dim: int | None = None) -> SpectrogramClassifier:
     """ResNet-18 for 1-channel spectrograms; ``hidden`` is the stem width (64 = the original)."""
     return SpectrogramClassifier(resnet_body((2, 2, 2, 2), hidden), hidden * 8, n_classes, dropout,
-                                 input_norm)
+                                 input_norm, input_dim)
 
 
 for _factory in (cnn, resnet18):
