@@ -72,8 +72,11 @@ def test_tess_status_missing_and_default_split(tmp_path):
     write_tess(tmp_path / "TESS")
     assert corpus_status(tmp_path)["tess"] is True
     corpus = load_corpus("tess", tmp_path)
-    assert corpus.meta["default_split"] == {"name": "group_kfold", "options": {"n_folds": 2, "fold": 0}}
-    split = apply_split(corpus, "predefined")
+    assert corpus.meta["default_split"] == {"name": "group_kfold",
+                                            "options": {"n_folds": 2, "fold": 0, "dev_fraction": 0.1}}
+    with pytest.warns(UserWarning, match="only one training group"):
+        split = apply_split(corpus, "predefined", require=("train", "dev", "test"))
     speakers = split.table.groupby("split")["speaker"].unique().map(set).to_dict()
-    assert set(speakers) == {"train", "test"} and speakers["train"] | speakers["test"] == {"OAF", "YAF"}
-    assert not speakers["train"] & speakers["test"]
+    assert set(speakers) == {"train", "dev", "test"} and speakers["train"] | speakers["test"] == {"OAF", "YAF"}
+    assert not speakers["train"] & speakers["test"] and speakers["dev"] == speakers["train"]
+    assert (split.table["split"] == "dev").sum() == round(0.1 * 14)

@@ -109,12 +109,23 @@ def _group_match_key(value: Any) -> str:
 def _carve_dev_groups(
     groups: np.ndarray, train: np.ndarray, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Move whole random train groups to dev until ``fraction`` of the train rows is reached."""
+    """Move whole random train groups to dev until ``fraction`` of the train rows is reached.
+
+    With one training group (TESS: two speakers, one of them is test) no group can move, so
+    dev becomes a random ``fraction`` of that group's rows, with a warning: dev then shares a
+    speaker with train (it only picks the epoch), while test stays speaker-independent."""
     if fraction <= 0:
         return train, train[:0]
     names, counts = np.unique(groups[train], return_counts=True)
     if len(names) < 2:
-        raise ConfigError("dev_fraction needs at least two groups left for training")
+        if len(train) < 2:
+            raise ConfigError("dev_fraction needs at least two training rows")
+        n_dev = min(max(1, round(fraction * len(train))), len(train) - 1)
+        is_dev = np.zeros(len(train), dtype=bool)
+        is_dev[np.random.default_rng(seed).permutation(len(train))[:n_dev]] = True
+        warnings.warn(f"only one training group ({_examples(set(names))}): dev is {n_dev} of its rows, so "
+                      "dev shares that group with train (test stays group-independent)", stacklevel=4)
+        return train[~is_dev], train[is_dev]
     order = np.random.default_rng(seed).permutation(len(names))
     target, taken, chosen = fraction * len(train), 0, []
     for i in order[:-1]:  # always keep one group for training

@@ -73,7 +73,8 @@ def load_tess(data_root: str | Path | None = None) -> Corpus:
     ``word``, ``emotion_code``, ``age_group`` (older/younger) and ``gender`` (female).
     ``audio`` is relative to ``corpus.root`` (the folder holding the emotion folders).
     Files whose name and folder disagree on speaker or emotion are skipped and counted.
-    With two speakers the default split tests on one and trains on the other (no dev part).
+    With two speakers the default split tests on one and trains on the other; dev is 10 % of
+    the training speaker's clips (it only picks the epoch; test stays speaker-independent).
     """
     root = resolve_root(data_root)
     folder = locate(root)
@@ -107,5 +108,5 @@ def load_tess(data_root: str | Path | None = None) -> Corpus:
         }
 
     rows = list(_speech.parsed(_speech.wav_files(folder, recursive=True), folder, meta, parse))
-    meta["default_split"] = {"name": "group_kfold", "options": {"n_folds": 2, "fold": 0}}
+    meta["default_split"] = {"name": "group_kfold", "options": {"n_folds": 2, "fold": 0, "dev_fraction": 0.1}}
     return _speech.build("tess", rows, folder, meta, LAYOUT)
