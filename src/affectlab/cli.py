@@ -149,6 +149,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ensemble(args: argparse.Namespace) -> int:
+    from .experiments.cv_ensemble import ensemble_cross_validation
+
+    ensemble_cross_validation(args.cv_dirs, args.out, metric=args.metric, data_root=args.data_root)
+    print((Path(args.out) / "ensemble_report.md").read_text())
+    return 0
+
+
 # ---- datasets / labels / models ------------------------------------------------------------
 def cmd_datasets(args: argparse.Namespace) -> int:
     from .corpora import corpus_status
@@ -251,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="weighted_f1")
     p.add_argument("--out", default=None, help="default: TARGET/analysis")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("ensemble", help="ensemble cross-validated runs fold by fold (weights chosen on dev)")
+    p.add_argument("cv_dirs", nargs="+", help="two or more CV directories over the same folds")
+    p.add_argument("--out", required=True, help="where ensemble_results.json and ensemble_report.md go")
+    p.add_argument("--metric", default="macro_f1", help="dev metric the weighted ensemble maximises")
+    p.add_argument("--data-root", default=None, help="only for runs saved without dev_labels.npy")
+    p.set_defaults(func=cmd_ensemble)
 
     p = sub.add_parser("datasets", help="list corpus loaders and whether each dataset is found")
     p.add_argument("--data-root", default="../shared/data")

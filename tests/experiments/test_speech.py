@@ -126,3 +126,27 @@ def test_a_cross_validation_config_is_not_one_run(tone_corpus, tmp_path):
 
     with pytest.raises(ConfigError, match="fold: all means cross-validation"):
         run_experiment(_config(tone_corpus, tmp_path / "cache"), out_dir=tmp_path)
+
+
+def test_seed_ensemble_of_cross_validations_is_scored_fold_by_fold(cv, tone_corpus, tmp_path, capsys):
+    from affectlab.experiments.cv_ensemble import ensemble_cross_validation
+
+    config = _config(tone_corpus, cv.cv_dir.parent / "cache")
+    config.seed = 7
+    other = run_cross_validation(config, out_dir=cv.cv_dir.parent)
+    assert other.cv_dir != cv.cv_dir
+    (cv.folds[0].run_dir / "dev_labels.npy").unlink()  # a run saved before dev labels were: rebuilt
+    result = ensemble_cross_validation([cv.cv_dir, other.cv_dir], tmp_path / "ens", data_root=str(tone_corpus))
+    assert len(result["folds"]) == 3
+    for fold, row in enumerate(result["folds"]):
+        members = [np.load(c.folds[fold].run_dir / "test_probs.npy") for c in (cv, other)]
+        truth = np.load(cv.folds[fold].run_dir / "test_labels.npy")
+        expected = np.mean(np.argmax((members[0] + members[1]) / 2, axis=1) == truth)
+        assert row["mean"]["test_accuracy"] == pytest.approx(expected)
+        assert row["mean"]["weights"] == [0.5, 0.5] and sum(row["weighted"]["weights"]) == pytest.approx(1)
+    assert set(result["summary"]["weighted"]) >= {"test_macro_f1", "dev_macro_f1", "test_uar"}
+
+    assert main(["ensemble", str(cv.cv_dir), str(other.cv_dir), "--out", str(tmp_path / "cli")]) == 0
+    assert "ensemble (weighted)" in capsys.readouterr().out
+    assert main(["ensemble", str(cv.cv_dir), "--out", str(tmp_path / "one")]) == 2
+    assert "at least two" in capsys.readouterr().err

@@ -401,8 +401,9 @@ def failure_cases_markdown(report: Mapping[str, Any]) -> str:
 WEIGHT_GRID = np.linspace(0.0, 1.0, 21)
 
 
-def _combine(members: Sequence[np.ndarray], weights: np.ndarray) -> np.ndarray:
-    return np.tensordot(weights, np.stack(members), axes=1)
+def combine_probs(members: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """Weighted sum of members' [N, C] probabilities."""
+    return np.tensordot(np.asarray(weights, dtype=float), np.stack(members), axes=1)
 
 
 def _with_weight(weights: np.ndarray, i: int, value: float) -> np.ndarray:
@@ -424,7 +425,7 @@ def _search_weights(members: Sequence[np.ndarray], y: np.ndarray, metric: str, m
         return np.ones(1)
 
     def val(w: np.ndarray) -> float:
-        return score(metric, y, _combine(members, w), multi_label=False)
+        return score(metric, y, combine_probs(members, w), multi_label=False)
 
     starts = [np.full(m, 1.0 / m)] + [np.eye(m)[i] for i in range(m)]
     best = starts[0]
@@ -479,7 +480,7 @@ def ensemble(
         "method": method,
         "metric": metric,
         "weights": [float(w) for w in weights],
-        "val_score": score(metric, y, _combine(val, weights), multi_label=False),
+        "val_score": score(metric, y, combine_probs(val, weights), multi_label=False),
         "member_val_scores": [score(metric, y, p, multi_label=False) for p in val],
-        "test_probs": None if test is None else _combine(test, weights),
+        "test_probs": None if test is None else combine_probs(test, weights),
     }

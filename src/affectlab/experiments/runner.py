@@ -310,6 +310,7 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     np.save(run_dir / "dev_probs.npy", dev_probs)
     np.save(run_dir / "test_probs.npy", test_probs)
     np.save(run_dir / "test_labels.npy", np.asarray(datasets["test"].y))
+    np.save(run_dir / "dev_labels.npy", np.asarray(datasets["dev"].y))  # ensembles weigh members on dev
     results = {
         "run_id": run_dir.name,
         "name": config.name,
