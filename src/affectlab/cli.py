@@ -96,6 +96,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .experiments.cv import cv_markdown, is_cross_validation, run_cross_validation
 
     config = load_config(args.config)
+    if args.seed is not None:
+        config.seed = args.seed
     if is_cross_validation(config):
         cv = run_cross_validation(config, data_root=args.data_root, out_dir=args.out, force=args.force)
         err.print(f"[bold]{config.name}[/bold]: {cv.summary['n_folds']} folds -> {cv.cv_dir}", soft_wrap=True)
@@ -232,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", default=None, help="folder holding the datasets (default: the config's)")
     p.add_argument("--out", default="runs", help="where run directories go (default: runs)")
     p.add_argument("--force", action="store_true", help="rerun even if this config has results")
+    p.add_argument("--seed", type=int, default=None, help="override the config's seed (a new run id)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("grid", help="run a grid (configs x seeds); resumable")

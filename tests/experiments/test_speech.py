@@ -131,10 +131,14 @@ def test_a_cross_validation_config_is_not_one_run(tone_corpus, tmp_path):
 def test_seed_ensemble_of_cross_validations_is_scored_fold_by_fold(cv, tone_corpus, tmp_path, capsys):
     from affectlab.experiments.cv_ensemble import ensemble_cross_validation
 
+    from affectlab.experiments import dump_config
+
     config = _config(tone_corpus, cv.cv_dir.parent / "cache")
+    (tmp_path / "tones.yaml").write_text(dump_config(config))
+    assert main(["run", str(tmp_path / "tones.yaml"), "--seed", "7", "--out", str(cv.cv_dir.parent)]) == 0
     config.seed = 7
-    other = run_cross_validation(config, out_dir=cv.cv_dir.parent)
-    assert other.cv_dir != cv.cv_dir
+    other = run_cross_validation(config, out_dir=cv.cv_dir.parent)  # the CLI's run, reused
+    assert other.cv_dir != cv.cv_dir and all(fold.skipped for fold in other.folds)
     (cv.folds[0].run_dir / "dev_labels.npy").unlink()  # a run saved before dev labels were: rebuilt
     result = ensemble_cross_validation([cv.cv_dir, other.cv_dir], tmp_path / "ens", data_root=str(tone_corpus))
     assert len(result["folds"]) == 3
