@@ -149,7 +149,7 @@ MACHINE_FIELDS = (("data", "data_root"), ("training", "progress"), ("training", 
 #: Fields added after runs existed: left out of the identity while they hold their default, so
 #: adding an option never renames (and re-runs) finished runs. A new field goes here.
 ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "mixup_alpha"),
-                ("augment",), ("model", "options"))
+                ("augment",), ("model", "options"), ("training", "precision"))
 
 
 def config_identity(config: ExperimentConfig) -> dict[str, Any]:

@@ -104,6 +104,8 @@ def _run_batched(todo, runs: Path, prepared) -> list[dict]:
     config0 = todo[0][0]
     if config0.training.balanced_sampler or config0.training.mixup_alpha or build_augment(config0):
         raise _NotBatchable("per-batch random draws (balanced sampler, mixup or augmentation)")
+    if config0.training.precision != "fp32":
+        raise _NotBatchable(f"precision {config0.training.precision} (the stacked trainer runs fp32)")
     started = time.perf_counter()
     models, losses, generators, kwargs = [], [], [], None
     for config, _ in todo:

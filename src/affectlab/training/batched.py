@@ -491,6 +491,8 @@ class BatchedTrainer:
         if config.scheduler == "plateau":
             raise ConfigError("BatchedTrainer does not support scheduler 'plateau' (the learning rate "
                               "would differ per member); use 'none', 'cosine' or Trainer")
+        if config.precision != "fp32":
+            raise ConfigError(f"BatchedTrainer runs fp32 only (got precision {config.precision!r}); use Trainer")
         self.config = config
         self.device = pick_device(config.device)
         self.models = [m.to(self.device) for m in models]

@@ -36,6 +36,9 @@ class TrainingConfig(BaseModel):
     warmup_epochs: int = Field(0, ge=0)
     balanced_sampler: bool = False
     mixup_alpha: float = Field(0.0, ge=0, description="mixup (Zhang et al. 2018): Beta(a, a) mixing of batch pairs; 0 = off")
+    precision: Literal["fp32", "bf16"] = Field(
+        "fp32", description="bf16: training forward passes autocast to bfloat16 (about 2x faster CNNs on "
+                            "GPUs and on CPUs with AVX512-BF16/AMX); weights, optimiser and evaluation stay fp32")
     device: str = "auto"
     progress: bool = True
 
@@ -102,12 +105,14 @@ class Trainer:
                 if self.augment is not None:
                     batch = self.augment(batch, self.generator)
                 target = y[index]
-                if cfg.mixup_alpha > 0:
-                    batch, partner, lam = mix_batch(batch, cfg.mixup_alpha, self.generator)
-                    logits = self.model(**batch)
-                    loss = lam * self.loss(logits, target) + (1 - lam) * self.loss(logits, target[partner.to(target.device)])
-                else:
-                    loss = self.loss(self.model(**batch), target)
+                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
+                    if cfg.mixup_alpha > 0:
+                        batch, partner, lam = mix_batch(batch, cfg.mixup_alpha, self.generator)
+                        logits = self.model(**batch)
+                        loss = (lam * self.loss(logits, target)
+                                + (1 - lam) * self.loss(logits, target[partner.to(target.device)]))
+                    else:
+                        loss = self.loss(self.model(**batch), target)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 if cfg.grad_clip:
