@@ -37,8 +37,9 @@ class TrainingConfig(BaseModel):
     balanced_sampler: bool = False
     mixup_alpha: float = Field(0.0, ge=0, description="mixup (Zhang et al. 2018): Beta(a, a) mixing of batch pairs; 0 = off")
     precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="bf16: training forward passes autocast to bfloat16 (about 2x faster CNNs on "
-                            "GPUs and on CPUs with AVX512-BF16/AMX); weights, optimiser and evaluation stay fp32")
+        "fp32", description="bf16: training forward passes autocast to bfloat16 (faster where the hardware has "
+                            "bf16 units: 1.4-2.1x for the spectrogram models on a 2-core AVX512-BF16 CPU, "
+                            "benchmarks/train_precision.py); weights, optimiser and evaluation stay fp32")
     device: str = "auto"
     progress: bool = True
 
