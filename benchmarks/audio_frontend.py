@@ -1,7 +1,7 @@
 """Log-mel front-end speed: the batched torch LogMel (CPU, and GPU when there is one) against
 librosa computing the same log-mel one clip at a time, same machine, same run.
 
-    python benchmarks/audio_frontend.py [--data-root ../shared/data] [--clips 200] [--batch-size 32]
+    python benchmarks/audio_frontend.py [--data-root ../shared/data] [--clips 200] [--batch-size 32] [--repeats 10]
 
 Uses the first ``--clips`` RAVDESS WAVs when ``<data-root>/ravdess`` exists (else random
 synthetic clips), loaded, resampled and fitted to ``--seconds`` before timing: only the
@@ -68,7 +68,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--preset", default="ravdess", choices=sorted(PRESETS))
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=10, help="best of this many timed runs per side")
     args = parser.parse_args()
 
     settings = PRESETS[args.preset]

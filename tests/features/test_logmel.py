@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from affectlab.errors import ConfigError
-from affectlab.features.logmel import PRESETS, LogMel
+from affectlab.features.logmel import PRESETS, LogMel, mel_bands
 
 
 def chirp_mix(seconds: float, sr: int, seed: int = 0) -> np.ndarray:
@@ -68,3 +68,25 @@ def test_filterbank_equals_librosa():
         ours = mel_filterbank(sr, n_fft, n_mels, fmin, fmax)
         ref = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax, dtype=np.float32)
         np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("settings", [PRESETS["ravdess"], PRESETS["speech16k"],
+                                      {"sample_rate": 8000, "n_fft": 64, "hop_length": 32, "n_mels": 40}])
+def test_banded_filterbank_product_equals_the_dense_one(settings):
+    """The CPU path multiplies only non-zero blocks; the last setting has all-zero filters."""
+    module = LogMel(**settings)
+    power = torch.rand(3, module.n_frames(4000), 1 + settings["n_fft"] // 2).transpose(1, 2)  # stft's layout
+    dense = torch.matmul(module.filterbank, power)
+    assert torch.allclose(module._mel(power), dense, rtol=1e-5, atol=1e-6)
+    covered = sum((r1 - r0) for r0, r1, _, _ in mel_bands(module.filterbank.numpy()))
+    assert covered == settings["n_mels"]
+
+
+def test_an_all_zero_block_of_filters_gives_zero_rows():
+    module = LogMel(8000, 32, 16, 16)
+    bank = torch.zeros(16, 17)
+    bank[8:, 3:6] = 1.0
+    module.filterbank, module.bands = bank, mel_bands(bank.numpy())
+    assert module.bands[0] == (0, 8, 0, 0)
+    power = torch.rand(2, 5, 17).transpose(1, 2)
+    assert torch.allclose(module._mel(power), torch.matmul(bank, power))

@@ -21,6 +21,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 AMIN = 1e-10  # librosa.power_to_db's floor
+BAND_ROWS = 8  # mel filters per block of the CPU filterbank product (see mel_bands)
 
 
 def preset(name: str, **overrides: Any) -> dict[str, Any]:
@@ -59,6 +60,19 @@ def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float = 0.0
     return weights.astype(np.float32)
 
 
+def mel_bands(bank: np.ndarray, rows: int = BAND_ROWS) -> list[tuple[int, int, int, int]]:
+    """``(row_start, row_end, col_start, col_end)`` per block of ``rows`` filters: the FFT bins
+    where any of them is non-zero. Each triangle spans a few bins, so multiplying only these
+    blocks does ~14x fewer multiply-adds than the dense [128 x 513] product (RAVDESS preset)."""
+    bands = []
+    for start in range(0, len(bank), rows):
+        end = min(start + rows, len(bank))
+        cols = np.flatnonzero(bank[start:end].any(axis=0))
+        # filters narrower than one FFT bin are all zero (librosa warns): an empty block
+        bands.append((start, end, int(cols[0]), int(cols[-1]) + 1) if len(cols) else (start, end, 0, 0))
+    return bands
+
+
 class LogMel(nn.Module):
     """[B, S] waves -> [B, n_mels, T] log-mel power in dB, T = 1 + S // hop_length.
 
@@ -85,6 +99,7 @@ class LogMel(nn.Module):
         self.f_min, self.f_max, self.power, self.top_db, self.pad_mode = f_min, f_max, power, top_db, pad_mode
         bank = mel_filterbank(sample_rate, n_fft, n_mels, f_min, f_max)
         self.register_buffer("filterbank", torch.from_numpy(bank), persistent=False)  # [n_mels, F]
+        self.bands = mel_bands(bank)
         self.register_buffer("window", torch.hann_window(n_fft, periodic=True), persistent=False)
 
     @classmethod
@@ -110,9 +125,21 @@ class LogMel(nn.Module):
         magnitude = parts[..., 0].square().addcmul_(parts[..., 1], parts[..., 1])
         if self.power != 2.0:
             magnitude = magnitude.pow_(self.power / 2.0)
-        mel = torch.matmul(self.filterbank, magnitude)  # [B, n_mels, T]
+        mel = self._mel(magnitude)  # [B, n_mels, T]
         db = mel.clamp_(min=AMIN).log10_().mul_(10.0)
         if self.top_db is not None:
             peak = db.amax(dim=(-2, -1), keepdim=True)
             db = torch.maximum(db, peak - self.top_db)
+        db = db.contiguous()
         return db.squeeze(0) if squeeze else db
+
+    def _mel(self, power: torch.Tensor) -> torch.Tensor:
+        """The filterbank product. On a GPU one dense matmul (one kernel beats many small ones);
+        on the CPU, where the dense product costs more than half the FFT, only the non-zero
+        blocks, over the STFT's own [B, T, F] memory layout."""
+        if power.is_cuda:
+            return torch.matmul(self.filterbank, power)
+        frames = power.transpose(-2, -1)  # [B, T, F]; a view, contiguous after torch.stft
+        blocks = [torch.matmul(frames[..., c0:c1], self.filterbank[r0:r1, c0:c1].T) if c1 > c0
+                  else frames.new_zeros(*frames.shape[:-1], r1 - r0) for r0, r1, c0, c1 in self.bands]
+        return torch.cat(blocks, dim=-1).transpose(-2, -1)
