@@ -90,7 +90,7 @@ def ensemble_cross_validation(cv_dirs: Sequence[str | Path], out_dir: str | Path
                            **{f"dev_{m}": float(dev_scores[m]) for m in CV_METRICS}}
         rows.append(row)
     result = {
-        "members": [{"cv_dir": str(d), "name": s["name"],
+        "members": [{"cv_dir": str(d), "name": s["run_id"],  # the run id tells seeds apart
                      **{k: v for k, v in s["summary"].items() if k.split("_", 1)[1] in CV_METRICS}}
                     for d, s in zip(cv_dirs, summaries)],
         "metric": metric,
