@@ -81,6 +81,12 @@ def run_cross_validation(config: ExperimentConfig, *, data_root: str | Path | No
     return CVResult(cv_dir, folds, summary)
 
 
+def mean_sd(values) -> dict[str, float]:
+    """Mean and sample sd over folds (sd 0 for a single fold)."""
+    values = np.asarray(values, dtype=float)
+    return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+
+
 def summarise_folds(config: ExperimentConfig, folds: list[RunResult]) -> dict[str, Any]:
     rows = []
     for fold, result in enumerate(folds):
@@ -91,10 +97,9 @@ def summarise_folds(config: ExperimentConfig, folds: list[RunResult]) -> dict[st
     stats = {}
     for split in ("test", "dev"):
         for metric in CV_METRICS:
-            values = np.array([row[f"{split}_{metric}"] for row in rows if row[f"{split}_{metric}"] is not None])
-            if len(values):
-                stats[f"{split}_{metric}"] = {"mean": float(values.mean()),
-                                              "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+            values = [row[f"{split}_{metric}"] for row in rows if row[f"{split}_{metric}"] is not None]
+            if values:
+                stats[f"{split}_{metric}"] = mean_sd(values)
     return {"name": config.name, "run_id": run_id(config), "n_folds": len(folds),
             "split": config.data.split.model_dump(), "folds": rows, "summary": stats}
 

@@ -20,7 +20,7 @@ from ..evaluation import analysis as A
 from ..evaluation.metrics import classification_metrics, predict
 from ..labels import get_scheme
 from .config import load_config
-from .cv import CV_METRICS
+from .cv import CV_METRICS, mean_sd
 from .runner import prepare_run
 
 METHODS = ("mean", "weighted")
@@ -49,11 +49,6 @@ def _check_members(summaries: list[dict[str, Any]], cv_dirs: Sequence[Path]) -> 
     for summary, cv_dir in zip(summaries[1:], cv_dirs[1:]):
         if summary["n_folds"] != first["n_folds"]:
             raise AffectLabError(f"{cv_dir} has {summary['n_folds']} folds, {cv_dirs[0]} has {first['n_folds']}")
-
-
-def _stats(rows: list[dict[str, Any]], key: str) -> dict[str, float]:
-    values = np.array([row[key] for row in rows], dtype=float)
-    return {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
 
 
 def ensemble_cross_validation(cv_dirs: Sequence[str | Path], out_dir: str | Path, *,
@@ -95,7 +90,7 @@ def ensemble_cross_validation(cv_dirs: Sequence[str | Path], out_dir: str | Path
                     for d, s in zip(cv_dirs, summaries)],
         "metric": metric,
         "folds": rows,
-        "summary": {method: {f"{split}_{m}": _stats([r[method] for r in rows], f"{split}_{m}")
+        "summary": {method: {f"{split}_{m}": mean_sd([r[method][f"{split}_{m}"] for r in rows])
                              for split in ("test", "dev") for m in CV_METRICS} for method in METHODS},
     }
     out = Path(out_dir)
