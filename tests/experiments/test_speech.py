@@ -53,7 +53,8 @@ def _config(root, cache, **training):
                      "audio": {"preset": "speech16k", "max_seconds": 0.5}},
         "model": {"name": "cnn", "hidden": 8, "dropout": 0.0, "options": {"depth": 2, "input_norm": "clip"}},
         "loss": {"name": "ce", "class_weighting": "balanced", "label_smoothing": 0.1},
-        "augment": {"spec_augment": {"freq_masks": 1, "freq_width": 4, "time_masks": 1, "time_width": 5}},
+        "augment": {"spec_augment": {"freq_masks": 1, "freq_width": 4, "time_masks": 1, "time_width": 5},
+                    "stretch": {"time": 0.1, "freq": 0.05}},
         "training": {"epochs": 12, "patience": 12, "batch_size": 8, "lr": 3e-3, "monitor": "macro_f1",
                      "progress": False, "device": "cpu", **training},
     })
@@ -154,3 +155,29 @@ def test_seed_ensemble_of_cross_validations_is_scored_fold_by_fold(cv, tone_corp
     assert "ensemble (weighted)" in capsys.readouterr().out
     assert main(["ensemble", str(cv.cv_dir), "--out", str(tmp_path / "one")]) == 2
     assert "at least two" in capsys.readouterr().err
+
+
+def test_augment_config_builds_stretch_then_masks_and_nothing_when_off(tone_corpus, tmp_path):
+    from affectlab.experiments.runner import build_augment
+    from affectlab.training.augment import Chain, SpecAugment, SpecStretch
+
+    config = _config(tone_corpus, tmp_path)
+    chain = build_augment(config)
+    assert isinstance(chain, Chain) and [type(s) for s in chain.steps] == [SpecStretch, SpecAugment]
+    assert (chain.steps[0].time, chain.steps[0].freq) == (0.1, 0.05)
+    config.augment.spec_augment.freq_masks = config.augment.spec_augment.time_masks = 0
+    assert isinstance(build_augment(config), SpecStretch)
+    config.augment.stretch.time = config.augment.stretch.freq = 0.0
+    assert build_augment(config) is None
+
+
+def test_stretch_off_keeps_the_run_ids_of_configs_made_before_it(tone_corpus, tmp_path):
+    from affectlab.experiments.config import config_identity
+
+    config = _config(tone_corpus, tmp_path)
+    assert config_identity(config)["augment"]["stretch"] == {"time": 0.1, "freq": 0.05}
+    config.augment.stretch.time = config.augment.stretch.freq = 0.0
+    assert "stretch" not in config_identity(config)["augment"]  # spec_augment alone: identity as before
+    config.augment.spec_augment.freq_masks = config.augment.spec_augment.time_masks = 0
+    config.augment.spec_augment.freq_width = config.augment.spec_augment.time_width = 0
+    assert "augment" not in config_identity(config)

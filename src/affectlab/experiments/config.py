@@ -91,8 +91,19 @@ class SpecAugmentConfig(_Strict):
     time_width: int = Field(0, ge=0)
 
 
+class SpecStretchConfig(_Strict):
+    """Random time and frequency stretch of training spectrograms (speed perturbation / VTLP-like):
+    each factor is drawn from [1 - x, 1 + x]; 0 = off."""
+
+    time: float = Field(0.0, ge=0, lt=1)
+    freq: float = Field(0.0, ge=0, lt=1)
+
+
 class AugmentConfig(_Strict):
+    """Training-batch augmentation; stretch runs before the SpecAugment masks."""
+
     spec_augment: SpecAugmentConfig = Field(default_factory=SpecAugmentConfig)
+    stretch: SpecStretchConfig = Field(default_factory=SpecStretchConfig)
 
 
 class ExperimentConfig(_Strict):
@@ -149,7 +160,7 @@ MACHINE_FIELDS = (("data", "data_root"), ("training", "progress"), ("training", 
 #: Fields added after runs existed: left out of the identity while they hold their default, so
 #: adding an option never renames (and re-runs) finished runs. A new field goes here.
 ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "mixup_alpha"),
-                ("augment",), ("model", "options"), ("training", "precision"))
+                ("augment",), ("model", "options"), ("training", "precision"), ("augment", "stretch"))
 
 
 def config_identity(config: ExperimentConfig) -> dict[str, Any]:

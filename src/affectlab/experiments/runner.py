@@ -153,14 +153,20 @@ def build_model(config: ExperimentConfig, input_dim: int, n_classes: int):
 
 
 def build_augment(config: ExperimentConfig):
-    """The training-batch augmentation a config asks for (SpecAugment on spectrograms), or None."""
-    spec = config.augment.spec_augment
-    if not (spec.freq_masks or spec.time_masks):
-        return None
-    from ..training.augment import SpecAugment
+    """The training-batch augmentation a config asks for (stretch, then SpecAugment masks, on
+    spectrograms), or None."""
+    from ..training.augment import Chain, SpecAugment, SpecStretch
 
-    return SpecAugment(freq_masks=spec.freq_masks, freq_width=spec.freq_width,
-                       time_masks=spec.time_masks, time_width=spec.time_width)
+    spec, stretch = config.augment.spec_augment, config.augment.stretch
+    steps = []
+    if stretch.time or stretch.freq:
+        steps.append(SpecStretch(time=stretch.time, freq=stretch.freq))
+    if spec.freq_masks or spec.time_masks:
+        steps.append(SpecAugment(freq_masks=spec.freq_masks, freq_width=spec.freq_width,
+                                 time_masks=spec.time_masks, time_width=spec.time_width))
+    if not steps:
+        return None
+    return steps[0] if len(steps) == 1 else Chain(steps)
 
 
 def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):

@@ -1,13 +1,27 @@
-"""SpecAugment (Park et al. 2019) as a trainer ``Augment`` hook: random frequency and time bands
-of each training spectrogram are masked, so the model cannot lean on any one band or moment."""
+"""Spectrogram augmentations as trainer ``Augment`` hooks.
+
+SpecAugment (Park et al. 2019) masks random frequency and time bands, so the model cannot lean on
+any one band or moment; SpecStretch resamples each spectrogram along time (a speaking-rate
+change, like speed perturbation) and along frequency (a vocal-tract-length change, like VTLP,
+Jaitly & Hinton 2013), so a few dozen speakers look like more. ``Chain`` applies several in turn.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Callable, Literal, Sequence
 
 import torch
+import torch.nn.functional as F
 
 from ..errors import ConfigError
+
+
+def _as_spectrogram(batch: dict[str, torch.Tensor], key: str, name: str) -> tuple[torch.Tensor, bool]:
+    """``batch[key]`` as [B, F, T], and whether it came with a channel axis."""
+    x = batch[key]
+    if x.dim() not in (3, 4) or (x.dim() == 4 and x.shape[1] != 1):
+        raise ConfigError(f"{name} expects {key!r} of shape [B, F, T] or [B, 1, F, T], got {list(x.shape)}")
+    return (x.squeeze(1), True) if x.dim() == 4 else (x, False)
 
 
 def band_mask(n_examples: int, size: int, n_masks: int, max_width: int,
@@ -53,15 +67,66 @@ class SpecAugment:
         return freq[:, :, None] | time[:, None, :]
 
     def __call__(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
-        x = batch[self.key]
-        if x.dim() not in (3, 4) or (x.dim() == 4 and x.shape[1] != 1):
-            raise ConfigError(f"SpecAugment expects {self.key!r} of shape [B, F, T] or [B, 1, F, T], "
-                              f"got {list(x.shape)}")
-        spec = x.squeeze(1) if x.dim() == 4 else x
-        masked = self.mask(*spec.shape, generator).to(x.device)
+        spec, channel = _as_spectrogram(batch, self.key, "SpecAugment")
+        masked = self.mask(*spec.shape, generator).to(spec.device)
         if self.fill == "mean":
             fill = spec.mean(dim=(1, 2), keepdim=True)
         else:
             fill = torch.zeros((), dtype=spec.dtype, device=spec.device)
         out = torch.where(masked, fill, spec)
-        return {**batch, self.key: out.unsqueeze(1) if x.dim() == 4 else out}
+        return {**batch, self.key: out.unsqueeze(1) if channel else out}
+
+
+@dataclass
+class SpecStretch:
+    """Stretch each spectrogram of ``batch[key]`` by its own random factors.
+
+    Time is resampled by a factor in [1 - time, 1 + time] and frequency by one in
+    [1 - freq, 1 + freq], both anchored at the origin (the clip's start, the lowest band), with
+    bilinear interpolation. What a shrink leaves uncovered is filled with the example's minimum,
+    its silence level; what a stretch pushes past the end is dropped. Shapes are unchanged.
+    """
+
+    time: float = 0.15
+    freq: float = 0.1
+    key: str = "x"
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.time < 1 and 0 <= self.freq < 1):
+            raise ConfigError("SpecStretch factors must lie in [0, 1): they are the largest relative change")
+
+    def factors(self, n_examples: int, generator: torch.Generator) -> torch.Tensor:
+        """[B, 2]: per example, the (time, freq) stretch factors."""
+        unit = torch.rand((n_examples, 2), generator=generator, device=generator.device) * 2 - 1
+        limits = torch.tensor([self.time, self.freq], device=unit.device)
+        return 1 + unit * limits
+
+    def __call__(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        spec, channel = _as_spectrogram(batch, self.key, "SpecStretch")
+        scale = 1 / self.factors(len(spec), generator).to(spec.device, torch.float32)
+        theta = torch.zeros(len(spec), 2, 3, device=spec.device)
+        # affine_grid maps output to input coordinates in [-1, 1] (x = time, y = frequency);
+        # input index = output index / factor, so the origin -1 stays where it is.
+        theta[:, 0, 0], theta[:, 0, 2] = scale[:, 0], scale[:, 0] - 1
+        theta[:, 1, 1], theta[:, 1, 2] = scale[:, 1], scale[:, 1] - 1
+        image = spec.float().unsqueeze(1)
+        floor = image.amin(dim=(1, 2, 3), keepdim=True)
+        grid = F.affine_grid(theta, list(image.shape), align_corners=True)
+        out = F.grid_sample(image - floor, grid, mode="bilinear", padding_mode="zeros", align_corners=True) + floor
+        out = out.to(spec.dtype)
+        return {**batch, self.key: out if channel else out.squeeze(1)}
+
+
+Augment = Callable[[dict[str, torch.Tensor], torch.Generator], dict[str, torch.Tensor]]
+
+
+@dataclass
+class Chain:
+    """Apply augmentations in order, all drawing from the trainer's one generator."""
+
+    steps: Sequence[Augment]
+
+    def __call__(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        for step in self.steps:
+            batch = step(batch, generator)
+        return batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Literal
 
 import numpy as np
 import torch
@@ -14,10 +14,10 @@ from tqdm.auto import tqdm
 
 from ..evaluation.metrics import score
 from ..features.encoder import pick_device
+from .augment import Augment
 from .data import ArrayDataset, trim_padding
 from .mixup import mix_batch
 
-Augment = Callable[[dict[str, torch.Tensor], torch.Generator], dict[str, torch.Tensor]]
 
 
 class TrainingConfig(BaseModel):
