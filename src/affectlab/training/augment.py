@@ -88,7 +88,7 @@ class SpecStretch:
     """
 
     time: float = 0.15
-    freq: float = 0.1
+    freq: float = 0.06
     key: str = "x"
 
     def __post_init__(self) -> None:

@@ -19,7 +19,6 @@ from .data import ArrayDataset, trim_padding
 from .mixup import mix_batch
 
 
-
 class TrainingConfig(BaseModel):
     """Optimisation settings (AdamW); early stopping watches ``monitor`` on validation data."""
 
