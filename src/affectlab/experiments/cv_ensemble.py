@@ -69,10 +69,10 @@ def ensemble_cross_validation(cv_dirs: Sequence[str | Path], out_dir: str | Path
             if not np.array_equal(np.load(fold_dir / "test_labels.npy"), y_test):
                 raise AffectLabError(f"fold {fold}: {fold_dir} was tested on other clips than {fold_dirs[0]}")
         if classes is None:
-            scheme = json.loads((fold_dirs[0] / "results.json").read_text())["scheme"]
-            if get_scheme(scheme).multi_label:
+            scheme = get_scheme(json.loads((fold_dirs[0] / "results.json").read_text())["scheme"])
+            if scheme.multi_label:
                 raise AffectLabError("affectlab ensemble supports single-label schemes for now")
-            classes = get_scheme(scheme).classes
+            classes = scheme.classes
         y_dev = _dev_labels(fold_dirs[0], data_root)
         dev = [np.load(d / "dev_probs.npy") for d in fold_dirs]
         test = [np.load(d / "test_probs.npy") for d in fold_dirs]
