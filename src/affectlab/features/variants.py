@@ -13,10 +13,10 @@ import torch
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+from .base import Variant
 from .layers import STACK_LAST4, combination_matrix
 from .pooling import cls_attention_pool, get_pooler
 
-Variant = tuple[str, str]  # (layer combination, pooling)
 Item = TypeVar("Item")
 
 

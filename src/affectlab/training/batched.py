@@ -57,9 +57,9 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 
+from ..devices import pick_device
 from ..errors import ConfigError
 from ..evaluation.metrics import score
-from ..features.encoder import pick_device
 from ..models.aggregators import MeanAggregator
 from ..models.classifiers import BiLSTMEncoder, SequenceClassifier
 from .data import ArrayDataset, trim_padding

@@ -12,8 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..devices import pick_device
 from ..evaluation.metrics import score
-from ..features.encoder import pick_device
 from .augment import Augment
 from .data import ArrayDataset, trim_padding
 from .mixup import mix_batch
