@@ -140,3 +140,39 @@ def test_schemes_round_trip_through_dict(name):
 
 def test_registry_is_a_registry_not_a_dict():
     assert "meld7" in SCHEMES and "nope" not in SCHEMES
+
+
+# --- case: raw labels are matched ignoring case, the scheme keeps its own spelling ------------
+
+def _capitalised(multi_label=False):
+    return LabelScheme("caps", ("Anger", "Joy", "Neutral"), multi_label, "capitalised classes",
+                       {"happy": "joy"})
+
+
+def test_capitalised_classes_match_raw_labels_in_any_case():
+    scheme = _capitalised()
+    assert scheme.encode(["Anger", "anger", " JOY ", "Happy", "neutral"]).tolist() == [0, 0, 1, 1, 2]
+    assert scheme.canonical("ANGER") == "Anger" and scheme.canonical("happy") == "Joy"
+    assert scheme.decode([1]) == ["Joy"] and scheme.classes == ("Anger", "Joy", "Neutral")
+    np.testing.assert_array_equal(_capitalised(True).encode([("anger", "JOY")]), [[1, 1, 0]])
+
+
+def test_unknown_labels_are_listed_once_and_classes_once():
+    with pytest.raises(LabelError) as err:
+        _capitalised().encode(["Anger", "Fear", "fear", "calm", "FEAR"])
+    message = str(err.value)
+    assert message.count("Fear") == 1 and message.lower().count("fear") == 1 and message.count("calm") == 1
+    assert message.count("Anger") == 1 and message.count("Neutral") == 1
+    assert "2 raw label(s)" in message and "labels.map" in message
+
+
+def test_single_label_scheme_refuses_label_sets_and_empty_labels():
+    with pytest.raises(LabelError, match="multi_label: true"):
+        _capitalised().encode([("anger", "joy")])
+    with pytest.raises(LabelError, match="1 of 2 row"):
+        _capitalised().encode(["joy", None])
+
+
+def test_classes_differing_only_in_case_are_refused():
+    with pytest.raises(ValueError, match="ignoring case"):
+        LabelScheme("bad", ("Joy", "joy"))

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Sequence
 
 from . import plutchik
 from .catalog import SCHEMES
+from .from_config import mapping_for, scheme_and_mapping, scheme_for
 from .mappings import LABELLERS, MAPPINGS, LabelMapping, Target, TextLabeller
 from .scheme import LabelScheme
 from .vader import DEFAULT_THRESHOLDS, VaderLevels
@@ -18,7 +19,8 @@ from .vader import DEFAULT_THRESHOLDS, VaderLevels
 __all__ = [
     "DEFAULT_THRESHOLDS", "LABELLERS", "MAPPINGS", "SCHEMES", "LabelMapping", "LabelScheme",
     "TextLabeller", "VaderLevels", "auto_label", "get_labeller", "get_mapping", "get_scheme",
-    "list_labellers", "list_mappings", "list_schemes", "map_labels", "plutchik",
+    "list_labellers", "list_mappings", "list_schemes", "map_labels", "mapping_for", "plutchik",
+    "scheme_and_mapping", "scheme_for",
 ]
 
 

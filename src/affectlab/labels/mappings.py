@@ -38,6 +38,11 @@ class LabelMapping:
     table: dict[str, Target] = field(hash=False)
     description: str = ""
     multi_label: bool = False
+    #: The target scheme itself, for a target that is not registered (a scheme declared in a
+    #: config); ``None`` looks ``target`` up in the catalog.
+    scheme: LabelScheme | None = field(default=None, compare=False)
+    #: What to do when labels cannot be mapped (appended to the error).
+    hint: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         odd = [k for k in self.table if k != k.strip().lower()]
@@ -71,7 +76,7 @@ class LabelMapping:
         raise LabelError(
             f"mapping {self.name!r} ({self.source} -> {self.target}) cannot map "
             f"{len(unknown)} label(s): {', '.join(sorted(unknown))}; "
-            f"known: {', '.join(self.table)}"
+            f"known: {', '.join(self.table)}" + (f"; {self.hint}" if self.hint else "")
         )
 
     # -- public -----------------------------------------------------------------
@@ -81,7 +86,7 @@ class LabelMapping:
         Raises one ``LabelError`` naming the mapping and listing *all* unmappable
         values, so a user fixes a dataset in one pass.
         """
-        classes = SCHEMES.create(self.target).classes if self.target in SCHEMES else ()
+        classes = self._target_classes()
         order = {c: i for i, c in enumerate(classes)}
         unknown: set[str] = set()
         out: list[Target] = []
@@ -116,10 +121,16 @@ class LabelMapping:
 
     def target_scheme(self) -> LabelScheme:
         """The scheme to encode ``apply``'s output with (multi-label when the mapping is)."""
-        scheme = SCHEMES.create(self.target)
+        scheme = self.scheme if self.scheme is not None else SCHEMES.create(self.target)
         if scheme.multi_label != self.multi_label:
             scheme = dataclasses.replace(scheme, multi_label=self.multi_label)
         return scheme
+
+
+    def _target_classes(self) -> tuple[str, ...]:
+        if self.scheme is not None:
+            return self.scheme.classes
+        return SCHEMES.create(self.target).classes if self.target in SCHEMES else ()
 
 
 def _is_scalar(raw: Any) -> bool:
