@@ -5,9 +5,10 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
-from ..errors import ConfigError, DataNotFoundError
+from ..errors import AffectLabError, ConfigError, DataNotFoundError
 from ..training.trainer import TrainingConfig
 
 
@@ -29,13 +30,46 @@ class DataConfig(_Strict):
 
 class LabelsConfig(_Strict):
     """Where targets come from: a raw column (optionally mapped) or a labeller run on the text
-    (e.g. ``labeller: vader->vader7`` with ``labeller_options: {thresholds: [...]}``)."""
+    (e.g. ``labeller: vader->vader7`` with ``labeller_options: {thresholds: [...]}``).
+
+    ``classes`` declares your own label set (``scheme`` is then its name, not looked up);
+    ``map`` sends raw values to a class, a list of classes (multi-label) or null (drop the
+    row); ``aliases`` are other spellings of a class; ``multi_label`` defaults to the
+    scheme's own setting (declared schemes: true when a ``map`` value is a list). See
+    ``affectlab.labels.from_config``."""
 
     scheme: str
     column: str = "label"
     mapping: str | None = None
     labeller: str | None = None
     labeller_options: dict[str, Any] = Field(default_factory=dict)
+    classes: list[str] | None = None
+    multi_label: bool | None = None
+    map: dict[str, str | list[str] | None] | None = None
+    aliases: dict[str, str] | None = None
+
+    @field_validator("classes", "map", "aliases", mode="before")
+    @classmethod
+    def _as_text(cls, value: Any) -> Any:
+        """YAML reads ``1: joy`` or ``classes: [0, 1]`` as numbers: labels are compared as text."""
+        def text(v: Any) -> Any:
+            return str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v
+        if isinstance(value, dict):
+            return {text(k): [text(x) for x in v] if isinstance(v, list) else text(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [text(v) for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _declared_labels_are_consistent(self) -> "LabelsConfig":
+        if self.classes is not None or self.map or self.aliases or self.multi_label is not None:
+            from ..labels.from_config import scheme_and_mapping
+
+            try:
+                scheme_and_mapping(self)
+            except AffectLabError as error:
+                raise PydanticCustomError("labels", str(error)) from None
+        return self
 
 
 class AudioOptions(_Strict):
@@ -154,13 +188,19 @@ def load_config(path: str | Path) -> ExperimentConfig:
 
 #: Settings that say where or how visibly a run happens, not what it computes.
 MACHINE_FIELDS = (("data", "data_root"), ("training", "progress"), ("training", "device"),
-                  ("features", "device"))
+                  ("features", "device"), ("training", "checkpoint_every"))
 
 
 #: Fields added after runs existed: left out of the identity while they hold their default, so
 #: adding an option never renames (and re-runs) finished runs. A new field goes here.
 ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "mixup_alpha"),
-                ("augment",), ("model", "options"), ("training", "precision"), ("augment", "stretch"))
+                ("augment",), ("model", "options"), ("training", "precision"), ("augment", "stretch"),
+                ("training", "encoder_lr"), ("training", "no_decay_norm_bias"), ("training", "accumulate"),
+                ("training", "scheduler_interval"), ("training", "warmup_ratio"),
+                ("training", "bucket_by_length"), ("training", "eval_batch_size"))
+
+#: A config's own label set (``affectlab.labels.from_config``).
+ADDED_FIELDS += (("labels", "classes"), ("labels", "multi_label"), ("labels", "map"), ("labels", "aliases"))
 
 
 def config_identity(config: ExperimentConfig) -> dict[str, Any]:

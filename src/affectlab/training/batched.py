@@ -491,6 +491,10 @@ class BatchedTrainer:
         if config.scheduler == "plateau":
             raise ConfigError("BatchedTrainer does not support scheduler 'plateau' (the learning rate "
                               "would differ per member); use 'none', 'cosine' or Trainer")
+        changed = {k for k in ("encoder_lr", "no_decay_norm_bias", "accumulate", "scheduler_interval",
+                               "warmup_ratio", "bucket_by_length") if getattr(config, k) != TrainingConfig.model_fields[k].default}
+        if changed:
+            raise ConfigError(f"BatchedTrainer does not support {sorted(changed)}; use Trainer")
         if config.precision != "fp32":
             raise ConfigError(f"BatchedTrainer runs fp32 only (got precision {config.precision!r}); use Trainer")
         self.config = config

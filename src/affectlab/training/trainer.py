@@ -1,10 +1,19 @@
-"""One trainer for every modality: a model, a loss, named input arrays, early stopping."""
+"""One trainer for every modality and model: batches in, named outputs, per-task losses.
+
+Frozen-feature heads (in-memory arrays) and fine-tuned encoders (token batches) go through the
+same loop: early stopping on a validation metric, per-epoch or per-step schedules, parameter
+groups, gradient accumulation, autocast, clipping, callbacks, and a checkpoint every epoch from
+which a killed run resumes to the same result.
+"""
 from __future__ import annotations
 
 import copy
+import math
+import sys
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -14,9 +23,13 @@ from tqdm.auto import tqdm
 
 from ..devices import pick_device
 from ..evaluation.metrics import score
+from . import checkpoint as ckpt
+from . import distributed
 from .augment import Augment
-from .data import ArrayDataset, trim_padding
+from .data import ArrayDataset, length_buckets, trim_padding
 from .mixup import mix_batch
+from .objectives import Objective, as_outputs
+from .schedules import epoch_schedule, step_schedule
 
 
 class TrainingConfig(BaseModel):
@@ -27,18 +40,27 @@ class TrainingConfig(BaseModel):
     epochs: int = Field(200, ge=1)
     batch_size: int = Field(64, ge=1)
     lr: float = Field(1e-3, gt=0)
+    encoder_lr: float | None = Field(None, gt=0, description="learning rate of a trainable encoder's "
+                                     "parameters (the heads use lr); None = lr")
     weight_decay: float = Field(1e-2, ge=0)
+    no_decay_norm_bias: bool = Field(False, description="no weight decay on biases and norm weights")
     patience: int = Field(20, ge=1)
     monitor: str = "weighted_f1"
     grad_clip: float | None = 1.0
-    scheduler: Literal["none", "plateau", "cosine"] = "none"
+    accumulate: int = Field(1, ge=1, description="gradient accumulation: optimiser step every N batches")
+    scheduler: Literal["none", "plateau", "cosine", "linear"] = "none"
+    scheduler_interval: Literal["epoch", "step"] = "epoch"
     warmup_epochs: int = Field(0, ge=0)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1, description="per-step schedules: warm-up share of all steps")
     balanced_sampler: bool = False
+    bucket_by_length: bool = Field(False, description="batches of similar length (token datasets): less padding")
     mixup_alpha: float = Field(0.0, ge=0, description="mixup (Zhang et al. 2018): Beta(a, a) mixing of batch pairs; 0 = off")
-    precision: Literal["fp32", "bf16"] = Field(
-        "fp32", description="bf16: training forward passes autocast to bfloat16 (faster where the hardware has "
-                            "bf16 units: 1.4-2.1x for the spectrogram models on a 2-core AVX512-BF16 CPU, "
-                            "benchmarks/train_precision.py); weights, optimiser and evaluation stay fp32")
+    precision: Literal["fp32", "bf16", "fp16"] = Field(
+        "fp32", description="bf16/fp16: training forward passes autocast (faster only where the hardware "
+                            "has such units: benchmarks/train_precision.py, benchmarks/finetune.py); "
+                            "weights, optimiser and evaluation stay fp32")
+    eval_batch_size: int = Field(1024, ge=1)
+    checkpoint_every: int = Field(1, ge=0, description="write a resumable checkpoint every N epochs; 0 = off")
     device: str = "auto"
     progress: bool = True
 
@@ -49,128 +71,258 @@ class TrainResult:
     best_epoch: int = 0
     best_score: float = float("-inf")
     seconds: float = 0.0
+    resumed_from: int = 0
+
+
+class Callback(Protocol):
+    """Hooks into the loop, e.g. a coefficient ramped up over epochs (``training.callbacks.Ramp``)."""
+
+    def on_epoch_start(self, trainer: "Trainer", epoch: int) -> None: ...
+
+
+AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 class Trainer:
-    def __init__(self, model: nn.Module, loss: nn.Module, config: TrainingConfig,
+    """``Trainer(model, objective_or_loss, config).fit(train, val)``; datasets are
+    ``ArrayDataset``/``CollatedDataset`` (anything with ``len``, ``targets``, ``batch``)."""
+
+    def __init__(self, model: nn.Module, loss: nn.Module | Objective, config: TrainingConfig,
                  multi_label: bool = False, augment: Augment | None = None,
-                 generator: torch.Generator | None = None) -> None:
+                 generator: torch.Generator | None = None, callbacks: Sequence[Callback] = ()) -> None:
         self.config = config
         self.device = pick_device(config.device)
         self.model = model.to(self.device)
-        self.loss = loss.to(self.device)
-        self.multi_label = multi_label
+        self.objective = (loss if isinstance(loss, Objective) else Objective.single(loss, multi_label)).to(self.device)
+        self.multi_label = self.objective.primary.kind == "multi_label"
         self.augment = augment
         self.generator = generator or torch.Generator().manual_seed(0)
+        self.callbacks = list(callbacks)
 
-    def _batches(self, n: int, y: torch.Tensor | None) -> list[torch.Tensor]:
+    @property
+    def loss(self) -> nn.Module:
+        return self.objective.primary.loss
+
+    # --- batches ---------------------------------------------------------------------------
+    def _batches(self, n: int, y: torch.Tensor | None, lengths: np.ndarray | None = None) -> list[torch.Tensor]:
         size = self.config.batch_size
         if self.config.balanced_sampler and y is not None and not self.multi_label:
-            counts = torch.bincount(y.cpu(), minlength=int(y.max()) + 1).float()
-            weights = (1.0 / counts.clamp(min=1))[y.cpu()]
+            y = y.cpu()
+            counts = torch.bincount(y[y >= 0], minlength=int(y.max()) + 1).float()
+            weights = (1.0 / counts.clamp(min=1))[y.clamp(min=0)] * (y >= 0)
             order = torch.multinomial(weights, n, replacement=True, generator=self.generator)
+        elif self.config.bucket_by_length and lengths is not None:
+            return length_buckets(lengths, size, self.generator)
         else:
             order = torch.randperm(n, generator=self.generator)
         return list(order.split(size))
 
-    def _schedule(self, optimizer: torch.optim.Optimizer):
+    # --- optimisation ----------------------------------------------------------------------
+    def _optimizer(self) -> torch.optim.Optimizer:
+        """AdamW over parameter groups: encoder vs heads (``encoder_lr``), and optionally no
+        decay on biases and norm weights. A model names its encoder parameters through
+        ``parameter_role(name) -> "encoder" | "head"``."""
         cfg = self.config
-        if cfg.scheduler == "plateau":
-            return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", patience=max(cfg.patience // 3, 1))
-        if cfg.scheduler == "cosine":
-            def factor(epoch: int) -> float:
-                if epoch < cfg.warmup_epochs:
-                    return (epoch + 1) / (cfg.warmup_epochs + 1)
-                progress = (epoch - cfg.warmup_epochs) / max(cfg.epochs - cfg.warmup_epochs, 1)
-                return 0.5 * (1 + np.cos(np.pi * min(progress, 1.0)))
-            return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-        return None
+        role = getattr(self.model, "parameter_role", None)
+        if role is None and cfg.encoder_lr is None and not cfg.no_decay_norm_bias:
+            return torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        groups: dict[tuple[str, bool], list[nn.Parameter]] = {}
+        for name, parameter in self.model.named_parameters():
+            if not parameter.requires_grad:
+                continue
+            part = role(name) if role is not None else "head"
+            decay = not (cfg.no_decay_norm_bias and (parameter.ndim < 2 or "norm" in name.lower()))
+            groups.setdefault((part, decay), []).append(parameter)
+        params = [{"params": p, "lr": (cfg.encoder_lr or cfg.lr) if part == "encoder" else cfg.lr,
+                   "weight_decay": cfg.weight_decay if decay else 0.0, "name": f"{part}{'' if decay else '/no_decay'}"}
+                  for (part, decay), p in groups.items()]
+        return torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
-    def fit(self, train: ArrayDataset, val: ArrayDataset | None = None) -> TrainResult:
+    def _schedule(self, optimizer: torch.optim.Optimizer):
+        """The per-epoch schedule (also read by ``BatchedTrainer``, which shares ``config`` only)."""
+        return epoch_schedule(self.config, optimizer)
+
+    # --- the loop --------------------------------------------------------------------------
+    def fit(self, train, val=None, checkpoint_dir: str | Path | None = None) -> TrainResult:
         """Train; with ``val`` keep the epoch that scores best on ``monitor`` and stop after
-        ``patience`` epochs without improvement. The best weights are loaded at the end."""
+        ``patience`` epochs without improvement. The best weights are loaded at the end. With
+        ``checkpoint_dir`` a checkpoint is written every ``checkpoint_every`` epochs and a
+        checkpoint found there is resumed."""
         cfg = self.config
-        optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        scheduler = self._schedule(optimizer)
-        inputs, y = train.tensors(self.device)
-        result, best_state, since_best = TrainResult(), None, 0
+        primary = self.objective.primary.name
+        model = self._parallel_model()
+        optimizer = self._optimizer()
+        epoch_scheduler = self._schedule(optimizer)
+        steps_per_epoch = math.ceil(math.ceil(len(train) / cfg.batch_size) / cfg.accumulate)
+        step_scheduler = step_schedule(cfg, optimizer, steps_per_epoch * cfg.epochs)
+        scaler = torch.amp.GradScaler("cuda", enabled=cfg.precision == "fp16" and self.device.type == "cuda")
+        y_primary = train.targets(primary).get(primary)
+        y_tensor = None if y_primary is None else torch.as_tensor(np.asarray(y_primary))
+        lengths = getattr(train, "lengths", None)
+        result, best_state, since_best, first_epoch = TrainResult(), None, 0, 1
+        state = ckpt.load_checkpoint(checkpoint_dir) if cfg.checkpoint_every else None
+        if state is not None:
+            self.model.load_state_dict(state["model"], strict=False)
+            optimizer.load_state_dict(state["optimizer"])
+            for scheduler, key in ((epoch_scheduler, "epoch_scheduler"), (step_scheduler, "step_scheduler")):
+                if scheduler is not None and state.get(key) is not None:
+                    scheduler.load_state_dict(state[key])
+            ckpt.restore_rng(state["rng"], self.generator)
+            best_state, since_best = state["best_state"], state["since_best"]
+            result.history, result.best_epoch, result.best_score = state["history"], state["best_epoch"], state["best_score"]
+            first_epoch = result.resumed_from = state["epoch"] + 1
+            if state.get("stopped"):
+                first_epoch = cfg.epochs + 1
         start = time.perf_counter()
-        bar = tqdm(range(1, cfg.epochs + 1), desc="training", unit="epoch", disable=None if cfg.progress else True, leave=False)
+        quiet = not cfg.progress or not distributed.is_main()
+        bar = tqdm(range(first_epoch, cfg.epochs + 1), desc="training", unit="epoch", disable=True if quiet else None,
+                   leave=False, initial=first_epoch - 1, total=cfg.epochs)
+        stopped = False
         for epoch in bar:
-            self.model.train()
-            total, seen = 0.0, 0
-            for index in self._batches(len(train), y):
-                index = index.to(self.device)
-                batch = trim_padding({k: v[index] for k, v in inputs.items()})
-                if self.augment is not None:
-                    batch = self.augment(batch, self.generator)
-                target = y[index]
-                with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
-                    if cfg.mixup_alpha > 0:
-                        batch, partner, lam = mix_batch(batch, cfg.mixup_alpha, self.generator)
-                        logits = self.model(**batch)
-                        loss = (lam * self.loss(logits, target)
-                                + (1 - lam) * self.loss(logits, target[partner.to(target.device)]))
-                    else:
-                        loss = self.loss(self.model(**batch), target)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                total += float(loss.detach()) * len(index)
-                seen += len(index)
+            for callback in self.callbacks:
+                callback.on_epoch_start(self, epoch)
+            epoch_start = time.perf_counter()
+            total, seen = self._train_epoch(model, train, optimizer, step_scheduler, scaler, y_tensor, lengths, quiet)
             row = {"epoch": epoch, "train_loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"]}
-            if val is not None and val.y is not None:
-                probs, val_loss = self._evaluate(val)
-                current = score(cfg.monitor, np.asarray(val.y), probs, self.multi_label)
-                row.update({"val_loss": val_loss, f"val_{cfg.monitor}": current})
+            if val is not None and val.targets(primary).get(primary) is not None:
+                outputs = self.predict_outputs(val)
+                current = score(cfg.monitor, np.asarray(val.targets(primary)[primary]),
+                                self._probs(outputs[primary]), self.multi_label)
+                row.update({"val_loss": self._loss_on(outputs, val), f"val_{cfg.monitor}": current})
                 if current > result.best_score:
                     result.best_score, result.best_epoch, since_best = current, epoch, 0
-                    best_state = copy.deepcopy(self.model.state_dict())
+                    best_state = ckpt.trainable_state(self.model)
                 else:
                     since_best += 1
-                if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                    scheduler.step(current)
+                if isinstance(epoch_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                    epoch_scheduler.step(current)
                 bar.set_postfix({cfg.monitor: f"{current:.4f}", "best": f"{result.best_score:.4f}"})
-            if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                scheduler.step()
+            if epoch_scheduler is not None and not isinstance(epoch_scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                epoch_scheduler.step()
             result.history.append(row)
-            if val is not None and since_best >= cfg.patience:
+            stopped = val is not None and since_best >= cfg.patience
+            self._report_epoch(row, epoch, time.perf_counter() - epoch_start, quiet)
+            if checkpoint_dir is not None and cfg.checkpoint_every and (epoch % cfg.checkpoint_every == 0 or stopped):
+                if distributed.is_main():
+                    ckpt.save_checkpoint(checkpoint_dir, {
+                        "epoch": epoch, "model": ckpt.trainable_state(self.model), "optimizer": optimizer.state_dict(),
+                        "epoch_scheduler": None if epoch_scheduler is None else epoch_scheduler.state_dict(),
+                        "step_scheduler": None if step_scheduler is None else step_scheduler.state_dict(),
+                        "rng": ckpt.rng_state(self.generator), "best_state": best_state, "since_best": since_best,
+                        "history": result.history, "best_epoch": result.best_epoch, "best_score": result.best_score,
+                        "stopped": stopped})
+                distributed.barrier()
+            if stopped:
                 break
         if best_state is not None:
-            self.model.load_state_dict(best_state)
+            self.model.load_state_dict(best_state, strict=False)
         else:
             result.best_epoch = len(result.history)
         result.seconds = time.perf_counter() - start
         return result
 
+    def _parallel_model(self) -> nn.Module:
+        """The module batches go through: DDP around the model when torchrun started several processes."""
+        if distributed.world()[1] == 1:
+            return self.model
+        from torch.nn.parallel import DistributedDataParallel
+
+        return DistributedDataParallel(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def _train_epoch(self, model, train, optimizer, step_scheduler, scaler, y, lengths, quiet) -> tuple[float, int]:
+        cfg = self.config
+        primary = self.objective.primary.name
+        model.train()
+        total, seen = 0.0, 0
+        batches = self._batches(len(train), y, lengths)
+        inner = tqdm(batches, desc="batches", unit="batch", leave=False,
+                     disable=True if quiet or len(batches) < 50 else None)
+        for step, index in enumerate(inner, start=1):
+            index, share = distributed.local_share(index)
+            inputs, targets = train.batch(index, self.device, primary)
+            if self.augment is not None:
+                inputs = self.augment(inputs, self.generator)
+            with torch.autocast(self.device.type, dtype=AUTOCAST.get(cfg.precision, torch.float32),
+                                enabled=cfg.precision in AUTOCAST):
+                if cfg.mixup_alpha > 0:
+                    inputs, partner, lam = mix_batch(inputs, cfg.mixup_alpha, self.generator)
+                    outputs = as_outputs(model(**inputs), primary)
+                    partner = partner.to(self.device)
+                    loss = (lam * self.objective(outputs, targets)["total"]
+                            + (1 - lam) * self.objective(outputs, {k: v[partner] for k, v in targets.items()})["total"])
+                else:
+                    loss = self.objective(as_outputs(model(**inputs), primary), targets)["total"]
+            if step % cfg.accumulate == 1 or cfg.accumulate == 1:
+                optimizer.zero_grad(set_to_none=True)
+            scaled = loss if share == 1.0 else loss * share
+            scaler.scale(scaled / cfg.accumulate if cfg.accumulate > 1 else scaled).backward()
+            if step % cfg.accumulate == 0 or step == len(batches):
+                if cfg.grad_clip:
+                    scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+                scaler.step(optimizer)
+                scaler.update()
+                if step_scheduler is not None:
+                    step_scheduler.step()
+            total += float(loss.detach()) * len(index)
+            seen += len(index)
+        return total, seen
+
+    def _report_epoch(self, row: dict, epoch: int, seconds: float, quiet: bool) -> None:
+        """One line per epoch on a non-terminal stderr for epochs long enough to wait on (logs of
+        background fine-tuning runs); the bar shows it on a terminal."""
+        if quiet or sys.stderr.isatty() or seconds < 20:
+            return
+        values = ", ".join(f"{k} {v:.4f}" for k, v in row.items() if k not in ("epoch", "lr"))
+        print(f"epoch {epoch}/{self.config.epochs} ({seconds:.0f} s): {values}", file=sys.stderr, flush=True)
+
+    # --- evaluation ------------------------------------------------------------------------
     @torch.inference_mode()
-    def _evaluate(self, data: ArrayDataset) -> tuple[np.ndarray, float]:
-        logits = self._logits(data)
-        y = torch.as_tensor(np.asarray(data.y), device=self.device)
-        return self._to_probs(logits), float(self.loss(logits, y))
+    def predict_outputs(self, data) -> dict[str, torch.Tensor]:
+        """Raw outputs per task over a whole dataset (eval mode, no gradients)."""
+        return model_outputs(self.model, data, self.device, self.config.eval_batch_size, self.objective.primary.name)
 
-    def _logits(self, data: ArrayDataset) -> torch.Tensor:
-        return model_logits(self.model, data, self.device)
+    def _loss_on(self, outputs: dict[str, torch.Tensor], data) -> float:
+        primary = self.objective.primary.name
+        targets = {k: torch.as_tensor(np.asarray(v), device=self.device) for k, v in data.targets(primary).items()}
+        with torch.inference_mode():
+            return float(self.objective(outputs, targets)["total"])
 
-    def _to_probs(self, logits: torch.Tensor) -> np.ndarray:
-        return logits_to_probs(logits, self.multi_label)
+    def _probs(self, output: torch.Tensor) -> np.ndarray:
+        return logits_to_probs(output, self.multi_label)
 
-    def predict_proba(self, data: ArrayDataset) -> np.ndarray:
-        return self._to_probs(self._logits(data))
+    def predict_proba(self, data) -> np.ndarray:
+        """Probabilities of the primary task."""
+        return self._probs(self.predict_outputs(data)[self.objective.primary.name])
 
 
 @torch.inference_mode()
+def model_outputs(model: nn.Module, data, device: torch.device | str = "cpu", batch_size: int = 1024,
+                  default: str = "label") -> dict[str, torch.Tensor]:
+    """Every named output of ``model`` over ``data``, in dataset order."""
+    model.eval()
+    device = torch.device(device)
+    model.to(device)
+    parts: dict[str, list[torch.Tensor]] = {}
+    for start in range(0, len(data), batch_size):
+        index = torch.arange(start, min(start + batch_size, len(data)))
+        inputs, _ = data.batch(index, device, default)
+        for name, value in as_outputs(model(**inputs), default).items():
+            parts.setdefault(name, []).append(value.float())
+    return {name: torch.cat(values) for name, values in parts.items()}
+
+
 def model_logits(model: nn.Module, data: ArrayDataset, device: torch.device | str = "cpu",
                  batch_size: int = 1024) -> torch.Tensor:
+    """Outputs of a single-output model (a frozen-feature head) over named arrays."""
     model.eval()
     device = torch.device(device)
     model.to(device)
     inputs, _ = data.tensors(device)
     parts = []
-    for start in range(0, len(data), batch_size):
-        parts.append(model(**trim_padding({k: v[start:start + batch_size] for k, v in inputs.items()})))
+    with torch.inference_mode():
+        for start in range(0, len(data), batch_size):
+            parts.append(model(**trim_padding({k: v[start:start + batch_size] for k, v in inputs.items()})))
     return torch.cat(parts)
 
 
@@ -179,7 +331,9 @@ def logits_to_probs(logits: torch.Tensor, multi_label: bool) -> np.ndarray:
     return probs.float().cpu().numpy()
 
 
-def predict_proba(model: nn.Module, data: ArrayDataset, multi_label: bool,
-                  device: torch.device | str = "cpu") -> np.ndarray:
-    """Probabilities of a trained model on named arrays (any modality)."""
-    return logits_to_probs(model_logits(model, data, device), multi_label)
+def predict_proba(model: nn.Module, data, multi_label: bool, device: torch.device | str = "cpu") -> np.ndarray:
+    """Probabilities of a trained single-output model (any modality)."""
+    if isinstance(data, ArrayDataset):
+        return logits_to_probs(model_logits(model, data, device), multi_label)
+    outputs = model_outputs(model, data, device)
+    return logits_to_probs(next(iter(outputs.values())), multi_label)
