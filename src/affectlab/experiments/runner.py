@@ -19,7 +19,7 @@ from ..features.base import FeatureSet, Variant
 from ..features.context import context_index, with_context
 from ..features.layers import STACK_LAST4
 from ..features.text import extract_text_features
-from ..labels import auto_label, get_mapping, get_scheme
+from ..labels import auto_label, scheme_and_mapping
 from ..labels.scheme import LabelScheme
 from ..models import create_model, model_arguments, model_inputs
 from ..pipeline import Pipeline, build_spec
@@ -64,7 +64,7 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     root = data_root or config.data.data_root
     corpus = load_corpus(config.data.corpus, root, **config.data.options)
     corpus = apply_split(corpus, config.data.split.name, **config.data.split.options)  # own seed: fixed split across model seeds
-    scheme = get_scheme(config.labels.scheme)
+    scheme, mapping = scheme_and_mapping(config.labels)  # registered or declared in the config
     table = corpus.table
     column = config.labels.column
     if config.labels.labeller:
@@ -80,8 +80,7 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     if config.data.split.name in RANDOM_SPLITTERS and table["speaker"].notna().any():
         for warning in notes["leakage"]:  # a random split of a corpus with speakers: say so loudly
             console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False, soft_wrap=True)
-    if config.labels.mapping:
-        mapping = get_mapping(config.labels.mapping)
+    if mapping is not None:
         if mapping.target != scheme.name:
             raise ConfigError(f"mapping {mapping.name!r} produces {mapping.target!r} labels, "
                               f"but the config asks for scheme {scheme.name!r}")
