@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import PydanticCustomError
 
 from ..errors import AffectLabError, ConfigError, DataNotFoundError
+from ..models.text_encoder import EncoderConfig
 from ..training.trainer import TrainingConfig
+from .validate import validate_names
 
 
 class _Strict(BaseModel):
@@ -94,6 +96,9 @@ class FeaturesConfig(_Strict):
     max_length: int = Field(128, ge=8)
     max_sentences: int = Field(8, ge=1)
     context: int = Field(0, ge=0, description="previous dialogue turns fed with each utterance (flat mode)")
+    future: int = Field(0, ge=0, description="following dialogue turns in a trainable encoder's input "
+                        "(offline analysis only: a live conversation has no future)")
+    speakers: bool = Field(True, description="trainable encoders: prefix each turn with its speaker's name")
     batch_size: int = Field(64, ge=1)
     device: str = "auto"
     cache_dir: str | None = None
@@ -106,6 +111,8 @@ class ModelConfig(_Strict):
     dropout: float = Field(0.3, ge=0, lt=1)
     aggregator: str = "mean"
     options: dict[str, Any] = Field(default_factory=dict, description="further arguments of the model factory")
+    encoder: EncoderConfig | None = Field(None, description="a trainable text encoder (fine-tuned in full, "
+                                          "with LoRA, or frozen) under the head named by ``name``")
 
 
 class LossConfig(_Strict):
@@ -163,9 +170,11 @@ def _format_validation(error: ValidationError, source: str) -> str:
 
 def config_from_dict(data: dict[str, Any], source: str = "") -> ExperimentConfig:
     try:
-        return ExperimentConfig.model_validate(data)
+        config = ExperimentConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(_format_validation(error, source)) from None
+    validate_names(config, source)  # registry names too: a misspelt grid axis fails at load time
+    return config
 
 
 def read_yaml_mapping(path: str | Path, what: str = "config") -> dict[str, Any]:
@@ -198,6 +207,8 @@ ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "m
                 ("training", "encoder_lr"), ("training", "no_decay_norm_bias"), ("training", "accumulate"),
                 ("training", "scheduler_interval"), ("training", "warmup_ratio"),
                 ("training", "bucket_by_length"), ("training", "eval_batch_size"))
+#: Trainable encoders and their token windows.
+ADDED_FIELDS += (("model", "encoder"), ("features", "future"), ("features", "speakers"))
 
 #: A config's own label set (``affectlab.labels.from_config``).
 ADDED_FIELDS += (("labels", "classes"), ("labels", "multi_label"), ("labels", "map"), ("labels", "aliases"))

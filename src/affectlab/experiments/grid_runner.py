@@ -102,6 +102,8 @@ def _run_batched(todo, runs: Path, prepared) -> list[dict]:
     from .runner import build_augment, build_loss_for, build_model
 
     config0 = todo[0][0]
+    if config0.model.encoder is not None:
+        raise _NotBatchable("a trainable encoder (one model per run)")
     if config0.training.balanced_sampler or config0.training.mixup_alpha or build_augment(config0):
         raise _NotBatchable("per-batch random draws (balanced sampler, mixup or augmentation)")
     if config0.training.precision != "fp32":
@@ -152,9 +154,12 @@ def _feature_group_key(config: ExperimentConfig) -> str:
 
 def extract_grid_features(configs: list[ExperimentConfig], data_root: str | None) -> None:
     """One extraction pass per distinct (data, labels, encoder settings), all variants at once."""
+    from .inputs import input_kind
+
     groups: dict[str, list[ExperimentConfig]] = defaultdict(list)
     for config in configs:
-        groups[_feature_group_key(config)].append(config)
+        if input_kind(config) != "tokens":  # token windows are built per run, not cached
+            groups[_feature_group_key(config)].append(config)
     for members in groups.values():
         variants = sorted({feature_variant(c) for c in members})
         data = prepare_data(members[0], data_root)

@@ -5,6 +5,7 @@ from torch import nn
 
 from .aggregators import AGGREGATORS
 from .classifiers import MODELS, SequenceClassifier
+from .inputs import ModelInput
 from .scalar_mix import ScalarMix
 from .spectrogram import SpectrogramClassifier
 
@@ -13,10 +14,14 @@ def create_model(name: str, **kwargs) -> nn.Module:
     return MODELS.create(name, **kwargs)
 
 
-def model_inputs(name: str) -> str:
-    """What a model reads: ``"vectors"`` (utterance/sentence/layer vectors, optional mask) or
-    ``"spectrogram"`` ([B, F, T])."""
-    return getattr(MODELS.get(name), "inputs", "vectors")
+def model_inputs(name: str) -> tuple[ModelInput, ...]:
+    """What model ``name`` reads (its registry entry's declaration)."""
+    return MODELS.get(name).inputs
+
+
+def model_input_kind(name: str) -> str:
+    """The kind of a single-input model's input: ``vectors``, ``spectrogram``, …"""
+    return model_inputs(name)[0].kind
 
 
 def model_arguments(name: str, **candidates) -> dict:
@@ -28,12 +33,12 @@ def model_arguments(name: str, **candidates) -> dict:
 
 def list_models(inputs: str | None = None) -> list[str]:
     """Registered model names, optionally only those reading ``inputs``."""
-    return [n for n in MODELS.names() if inputs is None or model_inputs(n) == inputs]
+    return [n for n in MODELS.names() if inputs is None or model_input_kind(n) == inputs]
 
 
 def list_aggregators() -> list[str]:
     return AGGREGATORS.names()
 
 
-__all__ = ["create_model", "list_models", "list_aggregators", "model_inputs", "model_arguments",
+__all__ = ["create_model", "list_models", "list_aggregators", "model_inputs", "model_input_kind", "model_arguments", "ModelInput",
            "MODELS", "AGGREGATORS", "SequenceClassifier", "SpectrogramClassifier", "ScalarMix"]

@@ -15,6 +15,7 @@ from torch import nn
 
 from ..registry import Registry
 from .aggregators import AGGREGATORS
+from .inputs import VECTORS, declares
 from .recurrent import lstm_single_step, masked_lstm
 from .scalar_mix import ScalarMix
 
@@ -79,6 +80,7 @@ class BiLSTMEncoder(nn.Module):
 
 
 @MODELS.register("mlp")
+@declares(VECTORS)
 def mlp(input_dim: int, n_classes: int, hidden: int = 256, dropout: float = 0.3,
         aggregator: str = "mean", layer_mix: int | None = None, input_norm: bool = False) -> SequenceClassifier:
     """Two-layer MLP (the SenticCrystal baseline head); ``input_norm`` standardises raw features."""
@@ -87,6 +89,7 @@ def mlp(input_dim: int, n_classes: int, hidden: int = 256, dropout: float = 0.3,
 
 
 @MODELS.register("lstm")
+@declares(VECTORS)
 def lstm(input_dim: int, n_classes: int, hidden: int = 128, dropout: float = 0.3,
          aggregator: str = "mean", layer_mix: int | None = None) -> SequenceClassifier:
     """BiLSTM over the units, aggregated, then a linear layer."""

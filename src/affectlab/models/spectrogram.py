@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..errors import ConfigError
+from .inputs import SPECTROGRAM, declares
 from .classifiers import MODELS
 
 
@@ -50,8 +51,6 @@ INPUT_NORMS = {
 
 class SpectrogramClassifier(nn.Module):
     """input normalisation → ``body`` → global average pool → dropout → linear."""
-
-    inputs = "spectrogram"
 
     def __init__(self, body: nn.Module, body_dim: int, n_classes: int, dropout: float,
                  input_norm: str = "batch", n_bins: int | None = None) -> None:
@@ -130,4 +129,4 @@ def resnet18(n_classes: int, hidden: int = 64, dropout: float = 0.3, input_norm:
 
 
 for _factory in (cnn, resnet18):
-    _factory.inputs = "spectrogram"  # type: ignore[attr-defined]
+    declares(SPECTROGRAM)(_factory)

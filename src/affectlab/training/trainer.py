@@ -7,7 +7,6 @@ which a killed run resumes to the same result.
 """
 from __future__ import annotations
 
-import copy
 import math
 import sys
 import time
@@ -303,13 +302,16 @@ def model_outputs(model: nn.Module, data, device: torch.device | str = "cpu", ba
     model.eval()
     device = torch.device(device)
     model.to(device)
+    lengths = getattr(data, "lengths", None)  # token windows: batch similar lengths (less padding)
+    order = torch.arange(len(data)) if lengths is None else torch.as_tensor(np.argsort(lengths, kind="stable"))
     parts: dict[str, list[torch.Tensor]] = {}
     for start in range(0, len(data), batch_size):
-        index = torch.arange(start, min(start + batch_size, len(data)))
-        inputs, _ = data.batch(index, device, default)
+        inputs, _ = data.batch(order[start:start + batch_size], device, default)
         for name, value in as_outputs(model(**inputs), default).items():
             parts.setdefault(name, []).append(value.float())
-    return {name: torch.cat(values) for name, values in parts.items()}
+    inverse = torch.empty_like(order)
+    inverse[order] = torch.arange(len(order))
+    return {name: torch.cat(values)[inverse.to(values[0].device)] for name, values in parts.items()}
 
 
 def model_logits(model: nn.Module, data: ArrayDataset, device: torch.device | str = "cpu",

@@ -1,0 +1,73 @@
+"""Build a run's parts from its config: model, loss (objective) and batch augmentation."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..features.layers import STACK_LAST4
+from ..labels.scheme import LabelScheme
+from ..models import create_model, model_arguments
+from ..training import build_loss
+from .config import ExperimentConfig
+
+def build_model(config: ExperimentConfig, input_dim: int, n_classes: int):
+    """The model a config describes, and the kwargs that rebuild it (stored in the pipeline).
+    Settings a model does not take (an aggregator for a CNN) are left out. With
+    ``model.encoder`` the model is composed: the trainable encoder, then the head ``model.name``
+    over its vector."""
+    if config.model.encoder is not None:
+        return build_composed(config, {"label": n_classes})
+    kwargs = model_arguments(
+        config.model.name, input_dim=input_dim, n_classes=n_classes, hidden=config.model.hidden,
+        dropout=config.model.dropout, aggregator=config.model.aggregator,
+        layer_mix=4 if config.features.layers == STACK_LAST4 else None)
+    unknown = set(config.model.options) - set(model_arguments(config.model.name, **config.model.options))
+    if unknown:
+        raise ConfigError(f"model {config.model.name!r} takes no option(s) {sorted(unknown)}")
+    kwargs.update(config.model.options)
+    return create_model(config.model.name, **kwargs), kwargs
+
+
+def build_augment(config: ExperimentConfig):
+    """The training-batch augmentation a config asks for (stretch, then SpecAugment masks, on
+    spectrograms), or None."""
+    from ..training.augment import Chain, SpecAugment, SpecStretch
+
+    spec, stretch = config.augment.spec_augment, config.augment.stretch
+    steps = []
+    if stretch.time or stretch.freq:
+        steps.append(SpecStretch(time=stretch.time, freq=stretch.freq))
+    if spec.freq_masks or spec.time_masks:
+        steps.append(SpecAugment(freq_masks=spec.freq_masks, freq_width=spec.freq_width,
+                                 time_masks=spec.time_masks, time_width=spec.time_width))
+    if not steps:
+        return None
+    return steps[0] if len(steps) == 1 else Chain(steps)
+
+
+def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):
+    options = {"label_smoothing": config.loss.label_smoothing}
+    if config.loss.gamma is not None:
+        options["gamma"] = config.loss.gamma
+    return build_loss(config.loss.name, y_train, len(scheme), scheme.multi_label,
+                      config.loss.class_weighting, config.loss.weight_clip, **options)
+
+
+
+def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=None):
+    """Encoder (``model.encoder``) → one head ``model.name`` per task; returns the model and the
+    spec that rebuilds it (each part's own config)."""
+    from ..models.composed import ComposedModel
+    from ..models.inputs import TOKENS
+    from ..models.text_encoder import TrainableTextEncoder
+
+    encoder = TrainableTextEncoder(config.model.encoder, weights_dir)
+    heads, head_specs = {}, {}
+    for task, n_out in tasks.items():
+        kwargs = model_arguments(config.model.name, input_dim=encoder.out_dim, n_classes=n_out,
+                                 hidden=config.model.hidden, dropout=config.model.dropout)
+        kwargs.update(config.model.options)
+        heads[task] = create_model(config.model.name, **kwargs)
+        head_specs[task] = {"name": config.model.name, "kwargs": kwargs}
+    spec = {"name": "composed", "encoders": {TOKENS.name: encoder.spec()}, "heads": head_specs}
+    return ComposedModel({TOKENS.name: encoder}, heads), spec

@@ -1,0 +1,120 @@
+"""Token inputs for trainable text encoders: each utterance in its dialogue context.
+
+An utterance becomes ``[CLS] past… [SEP] current [SEP] future… [SEP]``: up to ``past`` previous
+turns (and ``future`` following turns, for offline analysis), each ``"Speaker: text"`` when
+speakers are known. Truncation always keeps the current utterance: it is cut only when it alone
+is longer than ``max_length``; context turns fill what is left, nearest first (a past turn keeps
+its end, a future turn its start). ``focus`` marks the current utterance's tokens, so pooling
+can read the utterance in context rather than the whole window. Token ids stay integers and are
+padded per batch (``collate``).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .context import context_index
+
+
+@dataclass(frozen=True)
+class DialogueWindow:
+    past: int = 0
+    future: int = 0
+    speakers: bool = True
+    max_length: int = 128
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def turn_text(text: str, speaker: Any, with_speaker: bool) -> str:
+    speaker = "" if speaker is None or (isinstance(speaker, float) and np.isnan(speaker)) else str(speaker).strip()
+    return f"{speaker}: {text}" if with_speaker and speaker else str(text)
+
+
+def _future_index(table: pd.DataFrame, window: int) -> np.ndarray:
+    """[N, window] row indices of the next turns (nearest first; -1 where there is none)."""
+    flipped = table[["dialogue", "turn"]].copy()
+    flipped["turn"] = -pd.to_numeric(flipped["turn"], errors="coerce").fillna(0)
+    index, _ = context_index(flipped, window)
+    return index[:, :window][:, ::-1]
+
+
+def special_ids(tokenizer) -> tuple[int, int]:
+    start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+    end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+    return int(start), int(end)
+
+
+def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[dict[str, Any]]:
+    """One item per row of ``table`` (columns ``text``, optional ``speaker``/``dialogue``/``turn``):
+    ``{"ids": [...], "focus": (first, last + 1)}``."""
+    table = table.reset_index(drop=True)
+    speakers = table["speaker"] if "speaker" in table.columns else pd.Series([None] * len(table))
+    texts = [turn_text(t, s, window.speakers) for t, s in zip(table["text"].astype(str), speakers)]
+    pieces = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
+    has_dialogue = "dialogue" in table.columns and (window.past or window.future)
+    if has_dialogue:
+        frame = table[["dialogue"]].assign(turn=table["turn"] if "turn" in table.columns else 0)
+        past = context_index(frame, window.past)[0][:, :window.past] if window.past else None
+        future = _future_index(frame, window.future) if window.future else None
+    start, end = special_ids(tokenizer)
+    items = []
+    for i, current in enumerate(pieces):
+        budget = window.max_length - 3  # [CLS] … [SEP] current [SEP]
+        current = current[:window.max_length - 2]
+        budget -= len(current)
+        before: list[list[int]] = []
+        after: list[list[int]] = []
+        if has_dialogue and past is not None:
+            for j in past[i][::-1]:  # nearest first
+                if j < 0 or budget <= 1:
+                    break
+                piece = pieces[j][-(budget - 1):] if len(pieces[j]) > budget - 1 else pieces[j]
+                before.insert(0, piece)
+                budget -= len(piece) + 1
+        if has_dialogue and future is not None:
+            for j in future[i]:
+                if j < 0 or budget <= 1:
+                    break
+                piece = pieces[j][:budget - 1]
+                after.append(piece)
+                budget -= len(piece) + 1
+        ids = [start]  # without context: [CLS] current [SEP], the frozen encoder's own input
+        for piece in before:
+            ids += piece + [end]
+        first = len(ids)
+        ids += current
+        focus = (first, len(ids))
+        ids.append(end)
+        for piece in after:
+            ids += piece + [end]
+        items.append({"ids": ids, "focus": focus})
+    return items
+
+
+class TokenCollate:
+    """Pads a list of items to the batch's longest: ``{prefix}_ids``, ``_mask``, ``_focus``."""
+
+    def __init__(self, pad_id: int, prefix: str = "text") -> None:
+        self.pad_id = int(pad_id)
+        self.prefix = prefix
+
+    def __call__(self, items: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        longest = max(len(item["ids"]) for item in items)
+        ids = torch.full((len(items), longest), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(items), longest), dtype=torch.long)
+        focus = torch.zeros((len(items), longest), dtype=torch.float32)
+        for row, item in enumerate(items):
+            n = len(item["ids"])
+            ids[row, :n] = torch.as_tensor(item["ids"], dtype=torch.long)
+            mask[row, :n] = 1
+            first, stop = item["focus"]
+            focus[row, first:stop] = 1.0
+            if stop <= first:  # an empty utterance: pool over everything real
+                focus[row, :n] = 1.0
+        return {f"{self.prefix}_ids": ids, f"{self.prefix}_mask": mask, f"{self.prefix}_focus": focus}

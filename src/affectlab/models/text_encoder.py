@@ -1,0 +1,140 @@
+"""A trainable text encoder as a model part: any local Hugging Face encoder, fine-tuned in full,
+through LoRA adapters (``peft``), or kept frozen.
+
+It pools the same way as the frozen features (``features.variants.pool_variants``: one layer
+combination x one pooling, now with gradients), over the tokens of the current utterance when the
+input carries dialogue context (``focus``). It saves its own config (``spec``) and weights
+(``save``): LoRA adapters on their own, a fully fine-tuned encoder as safetensors.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+from torch import nn
+
+from ..errors import ConfigError
+from ..features.base import encoder_fingerprint, resolve_encoder_path
+from ..features.layers import LAYER_COMBINATIONS
+from ..features.pooling import content_mask, get_pooler
+from ..features.variants import pool_variants
+
+
+class LoraSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    r: int = Field(8, ge=1)
+    alpha: int = Field(16, ge=1)
+    dropout: float = Field(0.1, ge=0, lt=1)
+    targets: list[str] = Field(default_factory=lambda: ["query", "key", "value", "dense"],
+                               description="names of the linear layers that get adapters")
+
+
+class EncoderConfig(BaseModel):
+    """``model.encoder``: which encoder, how it is trained and how its tokens are pooled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = "default"
+    finetune: Literal["full", "lora", "frozen"] = "full"
+    layers: str = "last"
+    pooling: str = "mean"
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    gradient_checkpointing: bool = False
+
+
+def _load_hf(path: Path) -> nn.Module:
+    from transformers import AutoModel
+    from transformers.utils import logging as hf_logging
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    hf_logging.disable_progress_bar()
+    # float32 whatever the checkpoint stores (transformers 5 keeps fp16 checkpoints in fp16)
+    return AutoModel.from_pretrained(path, local_files_only=True).float()
+
+
+class TrainableTextEncoder(nn.Module):
+    """``forward(ids, mask, focus=None) -> [B, D]``."""
+
+    def __init__(self, config: EncoderConfig, weights_dir: str | Path | None = None) -> None:
+        super().__init__()
+        if config.layers not in LAYER_COMBINATIONS:
+            raise ConfigError(f"model.encoder.layers must be one of {list(LAYER_COMBINATIONS)}, got {config.layers!r}")
+        if get_pooler(config.pooling).needs_idf:
+            raise ConfigError("model.encoder.pooling 'wmean_idf' needs a fitted IDF table; choose cls, mean, attn or wmean_*")
+        self.config = config
+        self.base_path = resolve_encoder_path(config.path)
+        source = Path(weights_dir) / "model" if weights_dir and config.finetune == "full" else self.base_path
+        model = _load_hf(source)
+        if config.gradient_checkpointing:
+            model.gradient_checkpointing_enable()
+        if config.finetune == "frozen":
+            model.requires_grad_(False)
+        elif config.finetune == "lora":
+            from peft import LoraConfig, PeftModel, get_peft_model
+
+            if weights_dir is not None:
+                model = PeftModel.from_pretrained(model, str(Path(weights_dir) / "adapter"), is_trainable=True)
+            else:
+                names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+                missing = [t for t in config.lora.targets if t not in names]
+                if missing:
+                    raise ConfigError(f"model.encoder.lora.targets {missing} are not linear layers of "
+                                      f"{config.path!r}; its linear layers: {sorted(names)}")
+                model = get_peft_model(model, LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha,
+                                                         lora_dropout=config.lora.dropout,
+                                                         target_modules=config.lora.targets))
+        self.model = model
+        self.out_dim = int(self._hf_config.hidden_size)
+
+    @property
+    def _hf_config(self):
+        return self.model.config
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, focus: torch.Tensor | None = None) -> torch.Tensor:
+        needs_layers = self.config.layers != "last"
+        out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=needs_layers)
+        if needs_layers:
+            hidden = list(out.hidden_states)
+            while len(hidden) < 4:  # tiny test encoders: repeat the earliest layer
+                hidden.insert(0, hidden[0])
+            last4 = torch.stack(hidden[-4:], dim=1)
+        else:
+            last4 = out.last_hidden_state.unsqueeze(1).expand(-1, 4, -1, -1)
+        content = focus if focus is not None else content_mask(mask)
+        variant = (self.config.layers, self.config.pooling)
+        return pool_variants(last4, content, [variant], ids=ids)[variant]
+
+    def input_embeddings(self) -> nn.Embedding:
+        """The token-embedding layer (attribution methods integrate along it)."""
+        return self.model.get_input_embeddings()
+
+    # --- persistence -----------------------------------------------------------------------
+    def spec(self) -> dict[str, Any]:
+        return {"config": self.config.model_dump(mode="json"), "fingerprint": encoder_fingerprint(self.base_path)}
+
+    def save(self, directory: str | Path) -> None:
+        """LoRA: ``adapter/`` (adapter weights only); full: ``model/`` (config + safetensors);
+        frozen: nothing (the weights are the encoder's own files)."""
+        directory = Path(directory)
+        if self.config.finetune == "lora":
+            self.model.save_pretrained(str(directory / "adapter"))
+        elif self.config.finetune == "full":
+            self.model.save_pretrained(str(directory / "model"), safe_serialization=True)
+
+    def persisted_elsewhere(self) -> bool:
+        """Its weights live in ``save``'s files, not in the pipeline's weight file."""
+        return True
+
+    def tokenizer(self):
+        return load_tokenizer(str(self.base_path))
+
+
+def load_tokenizer(name_or_path: str = "default"):
+    """The tokenizer of a local encoder directory (``default``: the embedded MiniLM)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(resolve_encoder_path(name_or_path), local_files_only=True)
