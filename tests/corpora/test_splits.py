@@ -43,6 +43,30 @@ def test_predefined_keeps_split_and_refuses_gaps():
         apply_split(corpus, "predefined", require=["train", "dev"])
 
 
+def test_predefined_reads_val_spellings_as_dev_and_refuses_other_values():
+    corpus = make_corpus(8, split=["Train", "train", "val", "VALID", "Validation", "dev", "test", "TEST"])
+    assert apply_split(corpus, "predefined").table["split"].tolist() == \
+        ["train", "train", "dev", "dev", "dev", "dev", "test", "test"]
+    odd = make_corpus(4, split=["train", "holdout", "test", "extra"])
+    with pytest.raises(ConfigError, match=r"split values 'extra', 'holdout' are not train, dev or test"):
+        apply_split(odd, "predefined")
+
+
+def test_no_predefined_split_says_what_to_do():
+    with pytest.raises(ConfigError) as info:
+        apply_split(make_corpus(8), "predefined")
+    for advice in ("add a split column", "data.options.paths: {train: ..., dev: ..., test: ...}",
+                   "data.split.name: stratified_kfold"):
+        assert advice in str(info.value)
+
+
+def test_canonical_split():
+    from affectlab.corpora.splits import canonical_split
+
+    assert [canonical_split(v) for v in ("val", " Validation ", "valid", "TRAIN", "testing", "x", None)] == \
+        ["dev", "dev", "dev", "train", "test", None, None]
+
+
 # --- stratified k-fold ---------------------------------------------------------------------------
 
 def test_stratified_kfold_partitions_every_row_once():

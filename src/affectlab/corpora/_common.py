@@ -77,11 +77,41 @@ def choose_splits(dataset: str, splits: Sequence[str] | None, known: Sequence[st
     return wanted
 
 
+#: Byte-order marks, longest first (the UTF-32-LE mark starts with the UTF-16-LE one).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def sniff_encoding(path: Path, encoding: str = "utf-8") -> str:
+    """The encoding a byte-order mark declares (``utf-16``/``utf-32``/``utf-8-sig``, codecs
+    that read the mark and drop it), else ``encoding``. A BOM is unambiguous, so it wins over
+    the encoding asked for."""
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    return next((declared for mark, declared in _BOMS if head.startswith(mark)), encoding)
+
+
+def looks_like_utf16(data: bytes) -> str | None:
+    """``utf-16-le``/``utf-16-be`` when the bytes look like BOM-less UTF-16 text (every other
+    byte NUL, as for mostly-ASCII text), else None."""
+    sample = data[:4096]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
 def read_lines(
     path: Path, encoding: str = "utf-8", errors: str = "strict"
 ) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without CR/LF). Splits on LF only: ``str.splitlines``
-    would also split on U+0085/U+2028 that can occur inside subtitle text."""
+    would also split on U+0085/U+2028 that can occur inside subtitle text. A UTF-8/16/32
+    byte-order mark decides the encoding (:func:`sniff_encoding`)."""
+    encoding = sniff_encoding(path, encoding)
     try:
         text = path.read_text(encoding=encoding, errors=errors)
     except UnicodeDecodeError as exc:

@@ -24,6 +24,26 @@ Splitter = Callable[..., np.ndarray]
 SPLITTERS: Registry[np.ndarray] = Registry("splitter")
 _NONE = "<none>"
 
+#: Spellings of the three split names that datasets use (compared stripped, in lower case).
+SPLIT_ALIASES = {
+    "train": "train", "training": "train",
+    "dev": "dev", "val": "dev", "valid": "dev", "validation": "dev", "development": "dev",
+    "test": "test", "testing": "test",
+}
+#: What to do when a corpus has no (complete) split of its own.
+NO_SPLIT_ADVICE = (
+    "add a split column (train/dev/test; val, valid and validation count as dev), pass per-split "
+    "files with data.options.paths: {train: ..., dev: ..., test: ...}, or choose a splitter, e.g. "
+    "data.split.name: stratified_kfold (with data.split.options.dev_fraction: 0.1), group_kfold "
+    "or random"
+)
+
+
+def canonical_split(value: Any) -> str | None:
+    """``train``/``dev``/``test`` for any usual spelling (``VAL``, ``Validation`` -> ``dev``),
+    else None."""
+    return None if _is_missing(value) else SPLIT_ALIASES.get(str(value).strip().lower())
+
 
 def _strata(corpus: Corpus) -> np.ndarray:
     """Label per row to stratify on; multi-label rows use their first label."""
@@ -139,16 +159,25 @@ def _carve_dev_groups(
 
 @SPLITTERS.register("predefined")
 def predefined(corpus: Corpus, require: Sequence[str] = ("train", "test")) -> np.ndarray:
-    """Keep the dataset's own split; refuse rows without one and missing required splits."""
-    split = corpus.table["split"]
-    if split.isna().any():
+    """Keep the dataset's own split (``val``/``validation``/``valid``, any case, read as dev);
+    refuse rows without one, values that are no split name, and missing required splits."""
+    raw = corpus.table["split"]
+    if raw.isna().any():
         raise ConfigError(
-            f"corpus {corpus.name!r} has no predefined split for {int(split.isna().sum())} of "
-            f"{len(split)} rows; use a splitter such as stratified_kfold or random"
+            f"corpus {corpus.name!r} has no predefined split for {int(raw.isna().sum())} of "
+            f"{len(raw)} rows; {NO_SPLIT_ADVICE}"
+        )
+    split = raw.map(lambda v: canonical_split(v) or v)
+    odd = sorted({str(v) for v in split if v not in ("train", "dev", "test")})
+    if odd:
+        raise ConfigError(
+            f"corpus {corpus.name!r}: split values {', '.join(map(repr, odd[:10]))} are not train, dev "
+            "or test (val, valid, validation also mean dev); rename them in the split column"
         )
     missing = [s for s in require if s not in set(split)]
     if missing:
-        raise ConfigError(f"corpus {corpus.name!r} has no {missing} split (has {corpus.splits})")
+        raise ConfigError(f"corpus {corpus.name!r} has no {missing} split (has {sorted(set(split))}); "
+                          f"{NO_SPLIT_ADVICE}")
     return split.to_numpy(dtype=object)
 
 
