@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
+from affectlab.errors import ConfigError, DataFormatError
 from affectlab.evaluation.analysis import (
     UMAP_MISSING,
     context_gain,
@@ -179,7 +180,7 @@ def test_umap_missing_is_skipped_not_fatal(monkeypatch):
 
 def test_separability_rejects_unknown_method():
     x, y = _blobs(n_per=5)
-    with pytest.raises(ValueError, match="unknown"):
+    with pytest.raises(ConfigError, match="unknown"):
         separability(x, y, ["a", "b", "c"], methods=("lda",))
 
 
@@ -312,9 +313,9 @@ def test_mean_ensemble_and_validation():
     assert res["weights"] == pytest.approx([1 / 3] * 3)
     assert np.allclose(res["test_probs"], np.mean(test, axis=0))
     assert ensemble(val[:1], y, None, method="weighted")["weights"] == [1.0]
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ConfigError, match="method"):
         ensemble(val, y, test, method="median")
-    with pytest.raises(ValueError):
+    with pytest.raises(DataFormatError):
         ensemble(val, y, test[:2])  # one test array per member
-    with pytest.raises(ValueError):
+    with pytest.raises(DataFormatError):
         ensemble([val[0], val[1][:, :3]], y, None)

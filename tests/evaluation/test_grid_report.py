@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from affectlab.errors import ConfigError
 from affectlab.evaluation import write_grid_report
 from affectlab.evaluation.grid_report import FILES
 
@@ -138,5 +139,11 @@ def test_all_failed_still_writes_every_file(tmp_path):
 
 
 def test_bad_method_rejected(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="wilcoxon"):
         write_grid_report(tmp_path, make_results(MEANS), method="sign")
+
+
+def test_unknown_metric_is_a_config_error_naming_the_choices(tmp_path):
+    """``affectlab report --metric typo``: one AffectLabError line, not an internal error."""
+    with pytest.raises(ConfigError, match="weighted_f1"):
+        write_grid_report(tmp_path, make_results(MEANS), metric="weighted-f1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from affectlab.errors import ConfigError
+from affectlab.errors import ConfigError, DataFormatError
 from affectlab.evaluation.metrics import (
     METRICS,
     calibration,
@@ -90,7 +90,7 @@ def test_multilabel_per_label_threshold():
     m = multilabel_metrics(ML_TRUE, ML_PROBS, ("a", "b"), threshold=np.array([0.5, 0.25]))
     assert m["per_label"]["b"]["f1"] == pytest.approx(1.0)  # 0.3 now counts as positive
     assert m["threshold"] == [0.5, 0.25]
-    with pytest.raises(ValueError):
+    with pytest.raises(DataFormatError):
         multilabel_metrics(ML_TRUE, ML_PROBS, ("a", "b"), threshold=np.array([0.5, 0.5, 0.5]))
 
 

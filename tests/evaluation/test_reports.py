@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from affectlab.errors import ConfigError, DataFormatError
 from affectlab.evaluation import write_run_report
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -58,9 +59,9 @@ def test_multilabel_report(tmp_path):
 
 
 def test_report_rejects_bad_shapes(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(DataFormatError):
         write_run_report(tmp_path, scheme_classes=CLASSES, multi_label=False,
                          y_true=np.zeros(3, int), probs=np.full((3, 2), 0.5))
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError, match="multi-label"):
         write_run_report(tmp_path, scheme_classes=CLASSES, multi_label=False,
                          y_true=np.zeros(3, int), probs=np.full((3, 4), 0.25), threshold=0.3)

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from affectlab.errors import ConfigError
 from affectlab.evaluation.statistics import (
     adjust_pvalues,
     friedman_nemenyi,
@@ -107,7 +108,7 @@ def test_leaderboard_sorted_with_rank_and_seed_stats():
 
 
 def test_leaderboard_unknown_metric_is_an_error():
-    with pytest.raises(ValueError, match="micro_f1"):
+    with pytest.raises(ConfigError, match="micro_f1"):
         leaderboard(runs_frame([run("a", 1, 0.5)]), metric="micro_f1")
 
 
@@ -154,7 +155,7 @@ def test_paired_test_pairs_series_by_seed_not_position():
 
 
 def test_paired_test_rejects_unknown_method():
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigError):
         paired_test([1, 2], [1, 2], method="sign")
 
 

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy.special import entr
 
+from ..errors import ConfigError, DataFormatError
 from .metrics import score
 
 SEPARABILITY_METHODS = ("pca", "tsne", "umap")
@@ -26,9 +27,9 @@ UMAP_MISSING = "umap-learn is not installed (pip install umap-learn); UMAP skipp
 def _probs(probs: np.ndarray, n_rows: int | None = None) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2:
-        raise ValueError(f"probs must be [N, C], got shape {probs.shape}")
+        raise DataFormatError(f"probs must be [N, C], got shape {probs.shape}")
     if n_rows is not None and len(probs) != n_rows:
-        raise ValueError(f"y_true has {n_rows} rows but probs has {len(probs)}")
+        raise DataFormatError(f"y_true has {n_rows} rows but probs has {len(probs)}")
     return probs
 
 
@@ -70,7 +71,7 @@ def entropy_report(y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str]
     y = _labels(y_true)
     probs = _probs(probs, len(y))
     if probs.shape[1] != len(classes):
-        raise ValueError(f"probs has {probs.shape[1]} columns for {len(classes)} classes")
+        raise DataFormatError(f"probs has {probs.shape[1]} columns for {len(classes)} classes")
     h = predictive_entropy(probs)
     correct = probs.argmax(axis=1) == y if len(y) else np.zeros(0, dtype=bool)
     log_c = math.log(len(classes)) if len(classes) > 1 else 0.0
@@ -122,7 +123,7 @@ def feature_label_mutual_information(
     x = np.asarray(x, dtype=np.float64)
     y = _labels(y)
     if x.ndim != 2 or len(x) != len(y):
-        raise ValueError(f"x must be [N, D] with N = len(y) = {len(y)}, got {x.shape}")
+        raise DataFormatError(f"x must be [N, D] with N = len(y) = {len(y)}, got {x.shape}")
     dims = np.arange(x.shape[1])
     if max_dims is not None and max_dims < len(dims):
         dims = np.sort(np.random.default_rng(seed).choice(dims, size=max_dims, replace=False))
@@ -143,7 +144,7 @@ def feature_label_mutual_information(
     if y_pred is not None:
         y_pred = _labels(y_pred)
         if len(y_pred) != len(y):
-            raise ValueError(f"y has {len(y)} rows but y_pred has {len(y_pred)}")
+            raise DataFormatError(f"y has {len(y)} rows but y_pred has {len(y_pred)}")
         pred_mi = float(mutual_info_score(y, y_pred))
         result["prediction"] = {"mi": pred_mi, "normalised": pred_mi / h_y if h_y > 0 else None}
     return result
@@ -269,11 +270,11 @@ def separability(
     """
     unknown = [m for m in methods if m not in _EMBEDDERS]
     if unknown:
-        raise ValueError(f"unknown separability method(s) {unknown}; choose from {list(_EMBEDDERS)}")
+        raise ConfigError(f"unknown separability method(s) {unknown}; choose from {list(_EMBEDDERS)}")
     x = np.asarray(x, dtype=np.float64)
     y = _labels(y)
     if x.ndim != 2 or len(x) != len(y):
-        raise ValueError(f"x must be [N, D] with N = len(y) = {len(y)}, got {x.shape}")
+        raise DataFormatError(f"x must be [N, D] with N = len(y) = {len(y)}, got {x.shape}")
     idx = stratified_subsample(y, max_points, seed)
     xs, ys = x[idx], y[idx]
     result: dict[str, Any] = {
@@ -355,7 +356,7 @@ def failure_cases(
     pred = probs.argmax(axis=1) if len(y) else np.zeros(0, dtype=np.int64)
     ids = list(range(len(y))) if ids is None else list(ids)
     if len(ids) != len(y) or (texts is not None and len(texts) != len(y)):
-        raise ValueError("texts and ids must have one entry per row")
+        raise DataFormatError("texts and ids must have one entry per row")
     wrong = pred != y
     pairs, counts = np.unique(np.stack([y[wrong], pred[wrong]], axis=1), axis=0, return_counts=True)
     order = sorted(range(len(pairs)), key=lambda i: (-counts[i], pairs[i][0], pairs[i][1]))[:top_pairs]
@@ -462,17 +463,17 @@ def ensemble(
     without ``probs_test``); the caller computes test metrics from it.
     """
     if method not in ("mean", "weighted"):
-        raise ValueError(f"method must be 'mean' or 'weighted', got {method!r}")
+        raise ConfigError(f"method must be 'mean' or 'weighted', got {method!r}")
     if not probs_val:
-        raise ValueError("ensemble needs at least one member")
+        raise ConfigError("ensemble needs at least one member run")
     y = _labels(y_val)
     val = [_probs(p, len(y)) for p in probs_val]
     if len({p.shape for p in val}) != 1:
-        raise ValueError(f"members' validation probs differ in shape: {[p.shape for p in val]}")
+        raise DataFormatError(f"members' validation probs differ in shape: {[p.shape for p in val]}")
     test = None if probs_test is None else [_probs(p) for p in probs_test]
     if test is not None and (len(test) != len(val) or len({p.shape for p in test}) != 1
                              or test[0].shape[1] != val[0].shape[1]):
-        raise ValueError("probs_test must have one [N_test, C] array per member, C as in probs_val")
+        raise DataFormatError("probs_test must have one [N_test, C] array per member, C as in probs_val")
 
     m = len(val)
     weights = _search_weights(val, y, metric) if method == "weighted" else np.full(m, 1.0 / m)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_write, write_json, write_text
+from ..errors import ConfigError
 from .statistics import (
     METHOD_NAMES,
     axis_columns,
@@ -396,7 +397,7 @@ def write_grid_report(out_dir: str | Path, results: Sequence[Mapping[str, Any]],
     a paired test over shared seeds, with Holm correction over all config pairs.
     """
     if method not in METHOD_NAMES:
-        raise ValueError(f"method must be one of {sorted(METHOD_NAMES)}, got {method!r}")
+        raise ConfigError(f"method must be one of {sorted(METHOD_NAMES)}, got {method!r}")
     out = Path(out_dir)
     results = list(results)
     frame = runs_frame(results, split=split)

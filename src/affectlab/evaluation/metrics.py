@@ -18,6 +18,7 @@ from sklearn.metrics import (
     recall_score,
 )
 
+from ..errors import ConfigError, DataFormatError
 from ..registry import Registry
 
 DEFAULT_GRID = np.linspace(0.05, 0.95, 19)
@@ -29,7 +30,7 @@ def _as_int(a: np.ndarray) -> np.ndarray:
 
 def _check_rows(y_true: np.ndarray, other: np.ndarray, what: str) -> None:
     if len(y_true) != len(other):
-        raise ValueError(f"y_true has {len(y_true)} rows but {what} has {len(other)}")
+        raise DataFormatError(f"y_true has {len(y_true)} rows but {what} has {len(other)}")
 
 
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str]) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def _binarize(probs: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
     probs = np.asarray(probs, dtype=np.float64)
     thr = np.asarray(threshold, dtype=np.float64)
     if thr.ndim == 1 and thr.shape[0] != probs.shape[1]:
-        raise ValueError(f"got {thr.shape[0]} thresholds for {probs.shape[1]} labels")
+        raise DataFormatError(f"got {thr.shape[0]} thresholds for {probs.shape[1]} labels")
     return (probs >= thr).astype(np.int64)
 
 
@@ -83,7 +84,7 @@ def multilabel_metrics(
     probs = np.asarray(probs, dtype=np.float64)
     _check_rows(y_true, probs, "probs")
     if y_true.shape != probs.shape or probs.shape[1] != len(classes):
-        raise ValueError(f"y_true {y_true.shape} and probs {probs.shape} must both be [N, {len(classes)}]")
+        raise DataFormatError(f"y_true {y_true.shape} and probs {probs.shape} must both be [N, {len(classes)}]")
     y_pred = _binarize(probs, threshold)
 
     def f1(average: str) -> float:
@@ -140,9 +141,9 @@ def tune_threshold(
     probs = np.asarray(probs, dtype=np.float64)
     grid = np.asarray(grid, dtype=np.float64).ravel()
     if y_true.shape != probs.shape or probs.ndim != 2:
-        raise ValueError(f"y_true {y_true.shape} and probs {probs.shape} must both be [N, C]")
+        raise DataFormatError(f"y_true {y_true.shape} and probs {probs.shape} must both be [N, C]")
     if grid.size == 0:
-        raise ValueError("threshold grid is empty")
+        raise ConfigError("threshold grid is empty")
     if per_label:
         scores = np.stack([_f1_per_label(y_true, (probs >= t).astype(np.int64)) for t in grid])  # [G, C]
         return np.array([_pick(scores[:, c], grid) for c in range(probs.shape[1])])
@@ -221,7 +222,8 @@ def _uar(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -
 def _samples_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
     """Mean per-example F1; multi-label only."""
     if np.ndim(y_true) != 2:
-        raise ValueError("samples_f1 needs multi-label [N, C] targets")
+        raise ConfigError("samples_f1 needs multi-label [N, C] targets; for a single-label scheme use "
+                          "accuracy, macro_f1, weighted_f1 or uar")
     return float(f1_score(y_true, y_pred, average="samples", zero_division=0)) if len(y_true) else 0.0
 
 
@@ -229,7 +231,7 @@ def predict(probs: np.ndarray, multi_label: bool, threshold: float | np.ndarray 
     """Probabilities [N, C] → argmax ids (single-label) or a thresholded {0,1} matrix (multi-label)."""
     probs = np.asarray(probs, dtype=np.float64)
     if probs.ndim != 2:
-        raise ValueError(f"probs must be [N, C], got shape {probs.shape}")
+        raise DataFormatError(f"probs must be [N, C], got shape {probs.shape}")
     return _binarize(probs, threshold) if multi_label else probs.argmax(axis=1)
 
 

@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.metrics import classification_report
 
 from .._io import write_text
+from ..errors import ConfigError, DataFormatError
 from .metrics import calibration, classification_metrics, multilabel_metrics, predict
 
 SINGLE_SUMMARY = ("accuracy", "macro_f1", "weighted_f1", "uar")
@@ -47,11 +48,11 @@ def write_run_report(
     probs = np.asarray(probs, dtype=np.float64)
     y_true = np.asarray(y_true)
     if probs.ndim != 2 or probs.shape[1] != len(classes):
-        raise ValueError(f"probs must be [N, {len(classes)}] for classes {classes}, got {probs.shape}")
+        raise DataFormatError(f"probs must be [N, {len(classes)}] for classes {classes}, got {probs.shape}")
     if len(y_true) != len(probs):
-        raise ValueError(f"y_true has {len(y_true)} rows but probs has {len(probs)}")
+        raise DataFormatError(f"y_true has {len(y_true)} rows but probs has {len(probs)}")
     if threshold is not None and not multi_label:
-        raise ValueError("threshold only applies to multi-label runs")
+        raise ConfigError("threshold only applies to multi-label runs")
 
     header = [f"split: {split_name}  n={len(y_true)}  {'multi-label' if multi_label else 'single-label'}"]
     header += [f"{k}: {v}" for k, v in (extra or {}).items()]

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from .._io import stable_hash
+from ..errors import ConfigError, DataFormatError
 
 METRIC_COLUMNS = ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1")
 ID_COLUMNS = ("config_key", "config", "run_id", "seed")
@@ -170,7 +171,7 @@ def leaderboard(frame: pd.DataFrame, metric: str = "weighted_f1") -> pd.DataFram
 
 def _require_metric(frame: pd.DataFrame, metric: str) -> None:
     if metric not in frame.columns:
-        raise ValueError(f"metric {metric!r} not in the runs; available: {metric_columns(frame)}")
+        raise ConfigError(f"metric {metric!r} not in the runs; choose one of: {', '.join(metric_columns(frame))}")
 
 
 # --------------------------------------------------------------------------- paired tests
@@ -184,7 +185,7 @@ def _paired(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:
         return joined["a"].to_numpy(), joined["b"].to_numpy()
     xa, xb = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if xa.shape != xb.shape:
-        raise ValueError(f"paired samples need equal length, got {xa.shape} and {xb.shape}")
+        raise DataFormatError(f"paired samples need equal length, got {xa.shape} and {xb.shape}")
     keep = np.isfinite(xa) & np.isfinite(xb)
     return xa[keep], xb[keep]
 
@@ -208,7 +209,7 @@ def paired_test(a: Any, b: Any, method: str = "wilcoxon") -> dict[str, Any]:
     results are the clearest possible "no difference".
     """
     if method not in METHOD_NAMES:
-        raise ValueError(f"method must be one of {sorted(METHOD_NAMES)}, got {method!r}")
+        raise ConfigError(f"method must be one of {sorted(METHOD_NAMES)}, got {method!r}")
     xa, xb = _paired(a, b)
     d = xa - xb
     out: dict[str, Any] = {"method": method, "test": f"paired {METHOD_NAMES[method]}", "n": int(d.size),
@@ -240,7 +241,7 @@ def adjust_pvalues(p_values: Sequence[float], correction: str | None = "holm") -
         out[ok] = np.minimum(p[ok] * m, 1.0)
         return out
     if correction != "holm":
-        raise ValueError(f"correction must be 'holm', 'bonferroni' or 'none', got {correction!r}")
+        raise ConfigError(f"correction must be 'holm', 'bonferroni' or 'none', got {correction!r}")
     pv = p[ok]
     order = np.argsort(pv, kind="stable")
     stepped = np.maximum.accumulate((m - np.arange(m)) * pv[order])
