@@ -39,7 +39,8 @@ def resolve_root(data_root: str | Path | None) -> Path:
         data_root = os.environ.get(DATA_ROOT_ENV)
         if not data_root:
             raise DataNotFoundError(
-                f"no data root given: pass data_root=... or set {DATA_ROOT_ENV} to the folder "
+                f"no data root given: pass --data-root (or data.data_root in the config, data_root=... "
+                f"in Python) or set {DATA_ROOT_ENV} to the folder "
                 "that holds the dataset folders (meld/, xed/, ...)"
             )
     return Path(data_root).expanduser()

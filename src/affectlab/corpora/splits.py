@@ -90,7 +90,7 @@ def _group_keys(corpus: Corpus, by: str | None) -> np.ndarray:
     if column is None or column not in table.columns:
         raise ConfigError(
             f"corpus {corpus.name!r} has no {by or 'group or speaker'} column to group by; "
-            "pass by=<column> or use stratified_kfold"
+            "set data.split.options.by: <column> or use data.split.name: stratified_kfold"
         )
     keys = table[column]
     missing = keys.isna()
@@ -256,7 +256,7 @@ def group_folds(corpus: Corpus, folds: Sequence[Sequence[Any]] | None = None, fo
         folds = corpus.meta.get("folds")
         if folds is None:
             raise ConfigError(
-                f"group_folds needs folds=[[test groups of fold 0], [of fold 1], ...]; corpus "
+                f"group_folds needs data.split.options.folds: [[test groups of fold 0], [of fold 1], ...]; corpus "
                 f"{corpus.name!r} has no meta['folds'] to use instead"
             )
     if isinstance(folds, (str, bytes)) or not all(
