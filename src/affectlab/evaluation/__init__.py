@@ -8,9 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from .metrics import (
+    METRIC_INFO,
     METRICS,
+    MetricInfo,
     calibration,
     classification_metrics,
+    format_metric,
+    metric_info,
+    metric_names,
     multilabel_metrics,
     predict,
     score,
@@ -25,7 +30,12 @@ _STATISTICS = ("summarise", "runs_frame", "leaderboard", "paired_test", "pairwis
 _GRID_REPORT = ("write_grid_report",)
 
 __all__ = [
+    "METRIC_INFO",
     "METRICS",
+    "MetricInfo",
+    "format_metric",
+    "metric_info",
+    "metric_names",
     "calibration",
     "classification_metrics",
     "multilabel_metrics",

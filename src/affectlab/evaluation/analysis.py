@@ -19,6 +19,7 @@ from scipy.special import entr
 
 from ..errors import ConfigError, DataFormatError
 from .metrics import score
+from .tables import format_number, markdown_cell, markdown_table
 
 SEPARABILITY_METHODS = ("pca", "tsne", "umap")
 UMAP_MISSING = "umap-learn is not installed (pip install umap-learn); UMAP skipped"
@@ -374,11 +375,9 @@ def failure_cases(
             "error_rate": float(wrong.mean()) if len(y) else 0.0, "pairs": out}
 
 
-def _md_cell(value: Any, limit: int = 200) -> str:
-    text = " ".join(str(value).split())  # newlines would break the table row
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("|", "\\|")
+def _clip(value: Any, limit: int = 200) -> str:
+    text = " ".join(str(value).split())  # one line per cell, however long the utterance
+    return text[: limit - 1] + "…" if len(text) > limit else text
 
 
 def failure_cases_markdown(report: Mapping[str, Any]) -> str:
@@ -387,13 +386,14 @@ def failure_cases_markdown(report: Mapping[str, Any]) -> str:
              f"{report['n_wrong']} of {report['n']} predictions wrong ({report['error_rate']:.1%}).", ""]
     if not report["pairs"]:
         return "\n".join(lines + ["No errors.", ""])
-    lines += ["| true | predicted | count |", "|---|---|---:|"]
-    lines += [f"| {_md_cell(p['true'])} | {_md_cell(p['pred'])} | {p['count']} |" for p in report["pairs"]]
+    lines.append(markdown_table(["true", "predicted", "count"],
+                                [[_clip(p["true"]), _clip(p["pred"]), p["count"]] for p in report["pairs"]], "<<>"))
     for p in report["pairs"]:
-        lines += ["", f"### {_md_cell(p['true'])} → {_md_cell(p['pred'])} ({p['count']})", "",
-                  "| id | confidence | p(true) | text |", "|---|---:|---:|---|"]
-        lines += [f"| {_md_cell(e['id'])} | {e['confidence']:.3f} | {e['true_prob']:.3f} | "
-                  f"{_md_cell('' if e['text'] is None else e['text'])} |" for e in p["examples"]]
+        lines += ["", f"### {markdown_cell(_clip(p['true']))} → {markdown_cell(_clip(p['pred']))} ({p['count']})", ""]
+        lines.append(markdown_table(
+            ["id", "confidence", "p(true)", "text"],
+            [[_clip(e["id"]), format_number(e["confidence"], 3), format_number(e["true_prob"], 3),
+              _clip("" if e["text"] is None else e["text"])] for e in p["examples"]], "<>><"))
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .._io import atomic_write, write_json, write_text
 from ..errors import ConfigError
+from .tables import format_mean_sd, format_number, markdown_table
 from .statistics import (
     METHOD_NAMES,
     axis_columns,
@@ -40,10 +41,6 @@ Table = tuple[list[str], list[list[str]]]
 # --------------------------------------------------------------------------- formatting
 
 
-def _num(x: Any, digits: int = 4) -> str:
-    return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else f"{x:.{digits}f}"
-
-
 def _p(x: Any) -> str:
     """Small p-values in scientific notation: 0.0000 would read as 'impossible'."""
     if x is None or not math.isfinite(x):
@@ -51,12 +48,8 @@ def _p(x: Any) -> str:
     return f"{x:.4f}" if x >= 1e-4 else f"{x:.1e}"
 
 
-def _mean_sd(mean: float, sd: float) -> str:
-    return f"{_num(mean)} ± {_num(sd)}"
-
-
 def _ci(low: float, high: float) -> str:
-    return f"[{_num(low)}, {_num(high)}]"
+    return f"[{format_number(low)}, {format_number(high)}]"
 
 
 def _clean(obj: Any) -> Any:
@@ -97,7 +90,7 @@ def _leaderboard_table(board: pd.DataFrame, metrics: Sequence[str], metric: str)
     for _, r in board.iterrows():
         row = [str(r["rank"]), str(r["config"]), str(r["n_seeds"])]
         for m in metrics:
-            row.append(_mean_sd(r[f"{m}_mean"], r[f"{m}_sd"]))
+            row.append(format_mean_sd(r[f"{m}_mean"], r[f"{m}_sd"]))
             if m == metric:
                 row.append(_ci(r[f"{m}_ci_low"], r[f"{m}_ci_high"]))
         row.append(str(r["config_key"]))
@@ -117,8 +110,8 @@ def _best_vs_others(pairs: pd.DataFrame, best_key: str) -> pd.DataFrame:
 def _best_table(mine: pd.DataFrame, metric: str) -> Table:
     headers = ["other config", "paired seeds", f"Δ {metric} (best − other)", "statistic", "p",
                "p (Holm)", f"significant (α={ALPHA})", "test"]
-    rows = [[str(r["other"]), str(r["n"]), _num(r["mean_diff"]), _num(r["statistic"], 3), _p(r["p_value"]),
-             _p(r["p_adjusted"]), "yes" if r["significant"] else "no", str(r["test"])]
+    rows = [[str(r["other"]), str(r["n"]), format_number(r["mean_diff"]), format_number(r["statistic"], 3),
+             _p(r["p_value"]), _p(r["p_adjusted"]), "yes" if r["significant"] else "no", str(r["test"])]
             for _, r in mine.iterrows()]
     return headers, rows
 
@@ -128,7 +121,7 @@ def _ranks_table(fn: Mapping[str, Any]) -> Table:
 
 
 def _marginal_table(effect: pd.DataFrame) -> Table:
-    rows = [[str(r["value"]), str(r["n"]), _mean_sd(r["mean"], r["sd"]), _ci(r["ci_low"], r["ci_high"])]
+    rows = [[str(r["value"]), str(r["n"]), format_mean_sd(r["mean"], r["sd"]), _ci(r["ci_low"], r["ci_high"])]
             for _, r in effect.iterrows()]
     return ["value", "configs", "mean ± sd", "95% CI"], rows
 
@@ -177,15 +170,8 @@ def _failure_lines(failed: Sequence[Mapping[str, Any]]) -> list[str]:
 # --------------------------------------------------------------------------- renderers
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def _md_table(table: Table) -> str:
-    headers, rows = table
-    out = ["| " + " | ".join(_md_cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
-    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
-    return "\n".join(out)
+    return markdown_table(*table)
 
 
 def _html_table(table: Table) -> str:
@@ -448,7 +434,8 @@ def _sections(statement: str, counts: Mapping[str, Any], board: pd.DataFrame, me
                        f"Ranking metric: `{metric}` on the {split} split. Cells are mean ± sd over seeds; "
                        "95% CIs use the Student t distribution.",
                        *_count_lines(counts, len(board), split)]
-    best_blocks: list[Any] = [f"Best config: {best['config']} ({_mean_sd(best[f'{metric}_mean'], best[f'{metric}_sd'])})."]
+    best_score = format_mean_sd(best[f"{metric}_mean"], best[f"{metric}_sd"])
+    best_blocks: list[Any] = [f"Best config: {best['config']} ({best_score})."]
     if mine.empty:
         best_blocks.append("Only one config: nothing to compare.")
     else:

@@ -7,6 +7,7 @@ results can go straight into JSON.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -20,6 +21,7 @@ from sklearn.metrics import (
 
 from ..errors import ConfigError, DataFormatError
 from ..registry import Registry
+from .tables import format_number
 
 DEFAULT_GRID = np.linspace(0.05, 0.95, 19)
 
@@ -180,19 +182,70 @@ def calibration(y_true: np.ndarray, probs: np.ndarray, n_bins: int = 15) -> dict
     return {"ece": float(ece), "mce": float(mce), "n_bins": int(n_bins), "bins": bins}
 
 
-# --- metrics by name, for early stopping / model selection -----------------------------------
+# --- metrics by name: the one list of metrics, with what every table and check needs ---------
 # Each entry is fn(y_true, y_pred, n_classes=None) -> float on PREDICTIONS (int ids for
-# single-label, a {0,1} matrix for multi-label); higher is always better.
-# Use ``score`` to go from probabilities to a number.
+# single-label, a {0,1} matrix for multi-label). Use ``score`` to go from probabilities to a
+# number. ``METRIC_INFO`` (same names, registration order) says how to show and compare them;
+# reports, grid statistics, cross-validation tables, tracking and the CLI all derive their
+# metric lists from it.
 
 METRICS: Registry[float] = Registry("metric")
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What a registered metric is.
+
+    ``single_label`` / ``multi_label``: whether single-label (``classification_metrics``) or
+    multi-label (``multilabel_metrics``) results record it — the metrics shown for such a run.
+    ``abbrev`` is the short name papers use (speech: WA, UA).
+    """
+
+    name: str
+    display: str
+    single_label: bool
+    multi_label: bool
+    higher_is_better: bool = True
+    digits: int = 4
+    abbrev: str = ""
+
+    def format(self, value: Any) -> str:
+        return format_number(value, self.digits)
+
+
+METRIC_INFO: dict[str, MetricInfo] = {}
+
+
+def _metric(name: str, display: str, single_label: bool, multi_label: bool, **meta: Any):
+    def decorator(fn: Callable[..., float]) -> Callable[..., float]:
+        METRICS.register(name)(fn)
+        METRIC_INFO[name] = MetricInfo(name, display, single_label, multi_label, **meta)
+        return fn
+
+    return decorator
+
+
+def metric_info(name: str) -> MetricInfo:
+    """The metadata of metric ``name``; an unknown name is a ConfigError listing the known ones."""
+    METRICS.get(name)
+    return METRIC_INFO[name]
+
+
+def metric_names(multi_label: bool | None = None) -> list[str]:
+    """Every metric in registration order, or those recorded for single-/multi-label runs."""
+    return [m.name for m in METRIC_INFO.values()
+            if multi_label is None or (m.multi_label if multi_label else m.single_label)]
+
+
+def format_metric(name: str, value: Any) -> str:
+    return metric_info(name).format(value)
 
 
 def _labels(n_classes: int | None) -> list[int] | None:
     return None if n_classes is None else list(range(n_classes))
 
 
-@METRICS.register("accuracy")
+@_metric("accuracy", "accuracy", single_label=True, multi_label=False, abbrev="WA")
 def _accuracy(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
     """Single-label accuracy; for multi-label this is exact-match (subset) accuracy."""
     return float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0
@@ -207,18 +260,19 @@ def _f1(average: str) -> Callable[..., float]:
     return fn
 
 
-for _avg in ("macro", "weighted", "micro"):
-    METRICS.register(f"{_avg}_f1")(_f1(_avg))
+_metric("micro_f1", "micro-F1", single_label=False, multi_label=True)(_f1("micro"))
+_metric("macro_f1", "macro-F1", single_label=True, multi_label=True)(_f1("macro"))
+_metric("weighted_f1", "weighted-F1", single_label=True, multi_label=True)(_f1("weighted"))
 
 
-@METRICS.register("uar")
+@_metric("uar", "unweighted average recall", single_label=True, multi_label=False, abbrev="UA")
 def _uar(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
     """Unweighted average recall (macro recall), the usual speech-emotion headline metric."""
     labels = _labels(n_classes) if np.ndim(y_true) == 1 else None
     return float(recall_score(y_true, y_pred, labels=labels, average="macro", zero_division=0))
 
 
-@METRICS.register("samples_f1")
+@_metric("samples_f1", "samples-F1", single_label=False, multi_label=True)
 def _samples_f1(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int | None = None) -> float:
     """Mean per-example F1; multi-label only."""
     if np.ndim(y_true) != 2:
@@ -238,7 +292,8 @@ def predict(probs: np.ndarray, multi_label: bool, threshold: float | np.ndarray 
 def score(name: str, y_true: np.ndarray, probs: np.ndarray, multi_label: bool) -> float:
     """Metric ``name`` from PROBABILITIES: argmax for single-label, 0.5 threshold for multi-label.
 
-    Higher is better for every registered metric, so a trainer can early-stop on any of them.
+    Higher is better for every registered metric (``METRIC_INFO[name].higher_is_better``), so a
+    trainer can early-stop on any of them.
     """
     fn = METRICS.get(name)
     probs = np.asarray(probs, dtype=np.float64)

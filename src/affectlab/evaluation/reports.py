@@ -9,14 +9,13 @@ from sklearn.metrics import classification_report
 
 from .._io import write_text
 from ..errors import ConfigError, DataFormatError
-from .metrics import calibration, classification_metrics, multilabel_metrics, predict
+from .metrics import (calibration, classification_metrics, format_metric, metric_names, multilabel_metrics,
+                      predict)
+from .tables import plain_table
 
-SINGLE_SUMMARY = ("accuracy", "macro_f1", "weighted_f1", "uar")
-MULTI_SUMMARY = ("micro_f1", "macro_f1", "weighted_f1", "samples_f1")
 
-
-def _summary_lines(metrics: dict[str, Any], keys: Sequence[str]) -> list[str]:
-    return [f"{k:<12} {metrics[k]:.4f}" for k in keys]
+def _summary_rows(metrics: dict[str, Any], multi_label: bool) -> list[list[str]]:
+    return [[k, format_metric(k, metrics[k])] for k in metric_names(multi_label)]
 
 
 def write_run_report(
@@ -62,8 +61,8 @@ def write_run_report(
         y_true = y_true.astype(np.int64)
         y_pred = predict(probs, multi_label=True, threshold=thr)
         metrics = multilabel_metrics(y_true, probs, classes, threshold=thr)
-        summary = _summary_lines(metrics, MULTI_SUMMARY)
-        summary.append(f"threshold    {metrics['threshold']}")
+        summary = _summary_rows(metrics, multi_label=True)
+        summary.append(["threshold", str(metrics["threshold"])])
         thr_note = "per-label thresholds" if isinstance(metrics["threshold"], list) else f"threshold {thr}"
         if plots:
             plotting.plot_label_f1(metrics["per_label"], out_dir / "confusion_matrix.png",
@@ -73,8 +72,8 @@ def write_run_report(
         y_pred = predict(probs, multi_label=False)
         metrics = classification_metrics(y_true, y_pred, classes)
         metrics["calibration"] = calibration(y_true, probs)
-        summary = _summary_lines(metrics, SINGLE_SUMMARY)
-        summary.append(f"{'ece':<12} {metrics['calibration']['ece']:.4f}")
+        summary = _summary_rows(metrics, multi_label=False)
+        summary.append(["ece", f"{metrics['calibration']['ece']:.4f}"])
         if plots:
             plotting.plot_confusion(metrics["confusion"], classes, out_dir / "confusion_matrix.png",
                                     title=f"Confusion matrix ({split_name})")
@@ -82,7 +81,8 @@ def write_run_report(
     labels = None if multi_label else list(range(len(classes)))
     report = classification_report(y_true, y_pred, labels=labels, target_names=classes,
                                    digits=4, zero_division=0)
-    write_text(out_dir / "cls_report.txt", "\n".join(header) + "\n\n" + report + "\n" + "\n".join(summary) + "\n")
+    write_text(out_dir / "cls_report.txt", "\n".join(header) + "\n\n" + report + "\n"
+               + plain_table(summary, min_widths=(12,)) + "\n")
 
     files = ["cls_report.txt"] + (["confusion_matrix.png"] if plots else [])
     if history and plots:

@@ -18,8 +18,10 @@ from scipy import stats
 
 from .._io import stable_hash
 from ..errors import ConfigError, DataFormatError
+from .metrics import METRIC_INFO, metric_names
 
-METRIC_COLUMNS = ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1")
+#: every registered metric, in registration order (``evaluation.metrics.METRIC_INFO``)
+METRIC_COLUMNS = tuple(metric_names())
 ID_COLUMNS = ("config_key", "config", "run_id", "seed")
 METHOD_NAMES = {"wilcoxon": "Wilcoxon signed-rank test", "ttest": "t-test"}
 _GENERIC_LEAVES = {"name", "type", "kind", "id"}
@@ -163,9 +165,10 @@ def leaderboard(frame: pd.DataFrame, metric: str = "weighted_f1") -> pd.DataFram
             row.update({f"{m}_mean": s["mean"], f"{m}_sd": s["sd"], f"{m}_ci_low": s["ci_low"],
                         f"{m}_ci_high": s["ci_high"], f"{m}_n": s["n"]})
         rows.append(row)
-    board = pd.DataFrame(rows).sort_values([f"{metric}_mean", "config"], ascending=[False, True],
+    lower_first = not METRIC_INFO[metric].higher_is_better
+    board = pd.DataFrame(rows).sort_values([f"{metric}_mean", "config"], ascending=[lower_first, True],
                                            na_position="last", kind="stable")
-    board.insert(0, "rank", board[f"{metric}_mean"].rank(ascending=False, method="min").astype("Int64"))
+    board.insert(0, "rank", board[f"{metric}_mean"].rank(ascending=lower_first, method="min").astype("Int64"))
     return board.reset_index(drop=True)
 
 
@@ -306,8 +309,8 @@ def rank_groups(ranks: Mapping[str, float], cd: float) -> list[list[str]]:
 def friedman_nemenyi(frame: pd.DataFrame, metric: str, alpha: float = 0.05) -> dict[str, Any]:
     """Friedman test over configs with seeds as blocks, then Nemenyi's critical difference.
 
-    Only seeds every config has form blocks (the test needs complete blocks). Rank 1 = highest
-    ``metric``; ties share the average rank. Skipped (``note`` set) when k < 3 or N < 2.
+    Only seeds every config has form blocks (the test needs complete blocks). Rank 1 = best
+    ``metric`` (highest, for a higher-is-better metric); ties share the average rank. Skipped (``note`` set) when k < 3 or N < 2.
     """
     _require_metric(frame, metric)
     table = _seed_table(frame, metric).dropna(axis=0, how="any")
@@ -318,7 +321,8 @@ def friedman_nemenyi(frame: pd.DataFrame, metric: str, alpha: float = 0.05) -> d
         return {**base, "note": f"Friedman/Nemenyi needs at least 3 configs, got {k}"}
     if n < 2:
         return {**base, "note": f"Friedman/Nemenyi needs at least 2 seeds shared by all configs, got {n}"}
-    block_ranks = np.vstack([stats.rankdata(-row) for row in table.to_numpy()])
+    best_high = METRIC_INFO[metric].higher_is_better
+    block_ranks = np.vstack([stats.rankdata(-row if best_high else row) for row in table.to_numpy()])
     avg = block_ranks.mean(axis=0)
     ranks = {labels[key]: float(r) for key, r in sorted(zip(table.columns, avg), key=lambda t: t[1])}
     if np.all(block_ranks == block_ranks[:, :1]):  # every block fully tied: scipy divides by zero

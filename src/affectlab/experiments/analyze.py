@@ -17,7 +17,7 @@ import torch
 from .._io import write_json, write_text
 from ..errors import AffectLabError
 from ..evaluation import analysis as A
-from ..evaluation.metrics import classification_metrics, predict
+from ..evaluation.metrics import classification_metrics, metric_names, predict
 from ..pipeline import Pipeline
 from .config import load_config
 from .grid_runner import collect_results
@@ -135,13 +135,13 @@ def analyze_grid(grid_dir: Path, data_root: str | None = None, top_k: int = 5,
         e = A.ensemble(dev, y_dev, test, metric=metric, method=method)
         m = classification_metrics(y_test, predict(e["test_probs"], False), classes)
         ensembles[method] = {"weights": e["weights"], f"dev_{metric}": e["val_score"],
-                             "test": {k: m[k] for k in ("accuracy", "macro_f1", "weighted_f1", "uar")}}
+                             "test": {k: m[k] for k in metric_names(multi_label=False)}}
     report: dict[str, Any] = {
         "selection": f"top {len(top)} runs by dev {metric}",
         "members": [{"run_id": r["run_id"], f"dev_{metric}": r["dev"][metric],
                      f"test_{metric}": r["test"][metric]} for r in top],
         "best_single": {"run_id": best["run_id"], f"dev_{metric}": best["dev"][metric],
-                        "test": {k: best["test"][k] for k in ("accuracy", "macro_f1", "weighted_f1", "uar")}},
+                        "test": {k: best["test"][k] for k in metric_names(multi_label=False)}},
         "ensembles": ensembles,
     }
     context_axis = [a for a in done[0].get("axes", {}) if a.endswith("context")]

@@ -15,11 +15,13 @@ import numpy as np
 from .._io import write_json, write_text
 from ..corpora import load_corpus
 from ..errors import ConfigError
+from ..evaluation.metrics import format_metric, metric_names
+from ..evaluation.tables import markdown_table
 from .config import ExperimentConfig
 from .runner import RunResult, console, run_experiment, run_id
 
-#: Metrics summarised over folds (WA = accuracy, UA = unweighted average recall).
-CV_METRICS = ("accuracy", "uar", "macro_f1", "weighted_f1")
+#: Metrics summarised over folds: those single-label runs record (WA = accuracy, UA = uar).
+CV_METRICS = tuple(metric_names(multi_label=False))
 
 
 @dataclass
@@ -105,16 +107,14 @@ def summarise_folds(config: ExperimentConfig, folds: list[RunResult]) -> dict[st
 
 
 def cv_markdown(summary: dict[str, Any]) -> str:
-    head = "| fold | " + " | ".join(f"test {m}" for m in CV_METRICS) + " | dev macro_f1 | best epoch |"
-    lines = [f"# {summary['name']}: {summary['n_folds']}-fold cross-validation", "", head,
-             "|" + "---|" * (len(CV_METRICS) + 3)]
-    for row in summary["folds"]:
-        lines.append(f"| {row['fold']} | " + " | ".join(f"{row[f'test_{m}']:.4f}" for m in CV_METRICS)
-                     + f" | {row['dev_macro_f1']:.4f} | {row['best_epoch']} |")
+    headers = ["fold", *(f"test {m}" for m in CV_METRICS), "dev macro_f1", "best epoch"]
+    rows = [[row["fold"], *(format_metric(m, row[f"test_{m}"]) for m in CV_METRICS),
+             format_metric("macro_f1", row["dev_macro_f1"]), row["best_epoch"]] for row in summary["folds"]]
     stats = summary["summary"]
-    lines.append("| **mean ± sd** | " + " | ".join(
-        f"**{stats[f'test_{m}']['mean']:.4f} ± {stats[f'test_{m}']['sd']:.4f}**" for m in CV_METRICS)
-        + f" | {stats['dev_macro_f1']['mean']:.4f} | |")
+    rows.append(["**mean ± sd**", *(f"**{format_metric(m, stats[f'test_{m}']['mean'])} ± "
+                                    f"{format_metric(m, stats[f'test_{m}']['sd'])}**" for m in CV_METRICS),
+                 format_metric("macro_f1", stats["dev_macro_f1"]["mean"]), ""])
+    lines = [f"# {summary['name']}: {summary['n_folds']}-fold cross-validation", "", markdown_table(headers, rows)]
     lines += ["", "WA = accuracy, UA = uar (unweighted average recall). Test folds never chose anything: "
               "epochs were picked on each fold's dev speakers."]
     return "\n".join(lines) + "\n"

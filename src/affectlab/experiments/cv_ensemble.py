@@ -17,7 +17,8 @@ import numpy as np
 from .._io import write_json, write_text
 from ..errors import AffectLabError
 from ..evaluation import analysis as A
-from ..evaluation.metrics import classification_metrics, predict
+from ..evaluation.metrics import classification_metrics, format_metric, metric_info, predict
+from ..evaluation.tables import format_mean_sd, markdown_table
 from ..labels import get_scheme
 from .config import load_config
 from .cv import CV_METRICS, mean_sd
@@ -103,13 +104,12 @@ def ensemble_cross_validation(cv_dirs: Sequence[str | Path], out_dir: str | Path
 
 def ensemble_markdown(result: dict[str, Any]) -> str:
     metric = result["metric"]
-    lines = [f"# Ensemble of {len(result['members'])} cross-validated runs", "",
-             f"Fold by fold; `weighted` chooses its weights on dev {metric} only. Mean ± sd over folds.", "",
-             f"| model | dev {metric} | " + " | ".join(f"test {m}" for m in CV_METRICS) + " |",
-             "|---|---|" + "---|" * len(CV_METRICS)]
     models = [(m["name"], m) for m in result["members"]]
     models += [(f"**ensemble ({method})**", stats) for method, stats in result["summary"].items()]
-    for name, stats in models:
-        lines.append(f"| {name} | {stats[f'dev_{metric}']['mean']:.4f} | " + " | ".join(
-            f"{stats[f'test_{m}']['mean']:.4f} ± {stats[f'test_{m}']['sd']:.4f}" for m in CV_METRICS) + " |")
+    rows = [[name, format_metric(metric, stats[f"dev_{metric}"]["mean"]),
+             *(format_mean_sd(stats[f"test_{m}"]["mean"], stats[f"test_{m}"]["sd"], metric_info(m).digits)
+               for m in CV_METRICS)] for name, stats in models]
+    lines = [f"# Ensemble of {len(result['members'])} cross-validated runs", "",
+             f"Fold by fold; `weighted` chooses its weights on dev {metric} only. Mean ± sd over folds.", "",
+             markdown_table(["model", f"dev {metric}", *(f"test {m}" for m in CV_METRICS)], rows)]
     return "\n".join(lines) + "\n"

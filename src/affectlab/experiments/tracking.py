@@ -9,8 +9,9 @@ from typing import Any
 
 import yaml
 
+from ..evaluation.metrics import metric_names
+
 ARTIFACTS = ("results.json", "config.yaml", "cls_report.txt", "confusion_matrix.png", "training_curves.png")
-METRICS = ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1", "samples_f1")
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -67,7 +68,7 @@ class MLflowTracker:
 
         metrics = []
         for split in ("dev", "test"):
-            for name in METRICS:
+            for name in metric_names():
                 value = results.get(split, {}).get(name)
                 if isinstance(value, (int, float)):
                     metrics.append(Metric(f"{split}_{name}", float(value), 0, 0))
