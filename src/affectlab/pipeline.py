@@ -1,64 +1,118 @@
-"""A trained model outside the lab: a directory with ``pipeline.json`` + ``weights.safetensors``.
+"""A trained model outside the lab: a directory with ``pipeline.json`` + ``weights.safetensors``
+(+ ``encoders/<input>/`` for a fine-tuned encoder: LoRA adapters or full safetensors).
 
 ``Pipeline.load(path).predict(texts)`` — or ``.predict(["clip.wav"])`` for a speech pipeline —
-needs nothing else: the feature extractor is rebuilt from the recorded settings (the default
-encoders ship inside PyPI packages).
+needs nothing else: inputs are rebuilt from the recorded settings (the default encoders ship
+inside PyPI packages). Format 2 (a typed spec: inputs by kind, model parts, tasks) is what runs
+write; format-1 directories (the first shipped pipelines) load through ``upgrade_spec``.
 """
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
 from . import __version__
 from ._io import atomic_write, write_json
+from .devices import pick_device
 from .errors import DataFormatError, DataNotFoundError, InputError
-from .features.context import context_index, with_context
-from .features.encoder import TextEncoder
-from .features.text import encode_texts
 from .labels.scheme import LabelScheme
-from .models import create_model
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 DEFAULT_PIPELINES = {"text": "text-meld7", "audio": "speech-ravdess8"}
 MAX_TEXT_CHARS = 10_000
 
 
 @dataclass
 class Prediction:
-    """One prediction: the top label (or labels, for multi-label schemes) and all probabilities."""
+    """One prediction: the primary task's label (or labels, for multi-label schemes) and
+    probabilities; ``tasks`` holds every task's output (label + probabilities for
+    classification, ``values`` for regression)."""
 
     text: str
     label: str | list[str]
     probabilities: dict[str, float]
     extras: dict[str, Any] = field(default_factory=dict)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
+@dataclass
+class TaskSpec:
+    name: str
+    kind: str  # single_label | multi_label | regression
+    scheme: LabelScheme | None
+    threshold: Any = 0.5
+    outputs: list[str] | None = None  # regression: value names
+
+    @classmethod
+    def from_dict(cls, name: str, data: dict[str, Any]) -> "TaskSpec":
+        scheme = LabelScheme.from_dict(data["scheme"]) if data.get("scheme") else None
+        return cls(name, data["kind"], scheme, data.get("threshold", 0.5), data.get("outputs"))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "scheme": None if self.scheme is None else self.scheme.to_dict(),
+                "threshold": self.threshold, **({"outputs": self.outputs} if self.outputs else {})}
+
+
+def upgrade_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A format-1 spec (one frozen-feature extractor, one head, one scheme) as format 2."""
+    if spec.get("format") == FORMAT_VERSION:
+        return spec
+    modality = spec.get("modality", "text")
+    scheme = spec["scheme"]
+    kind = "spectrogram" if modality == "audio" and spec["features"].get("encoder") == "logmel" else "vectors"
+    return {
+        "format": FORMAT_VERSION,
+        "affectlab_version": spec.get("affectlab_version"),
+        "modality": modality,
+        "inputs": {"x": {"kind": kind, "modality": modality, "features": spec["features"]}},
+        "model": spec["model"],
+        "tasks": {"label": {"kind": "multi_label" if scheme.get("multi_label") else "single_label",
+                            "scheme": scheme, "threshold": spec.get("threshold", 0.5)}},
+        "provenance": spec.get("provenance", {}),
+        "upgraded_from": spec.get("format"),
+    }
+
+
 class Pipeline:
-    def __init__(self, spec: dict[str, Any], model: nn.Module, scheme: LabelScheme,
-                 idf: np.ndarray | None = None) -> None:
-        self.spec = spec
-        self.model = model.eval()
-        self.scheme = scheme
+    """Load once, predict from any thread: model and encoders are built once (under a lock),
+    tokenizers are called under a lock, forward passes run in inference mode."""
+
+    def __init__(self, spec: dict[str, Any], model: nn.Module, scheme: LabelScheme | None = None,
+                 idf: np.ndarray | None = None, device: str = "cpu") -> None:
+        self.spec = upgrade_spec(spec) if spec.get("format") != FORMAT_VERSION else spec
+        self.device = pick_device(device)
+        self.model = model.eval().to(self.device)
+        self.tasks = {name: TaskSpec.from_dict(name, t) for name, t in self.spec["tasks"].items()}
+        if scheme is not None:  # the caller's scheme object for the primary task (same classes)
+            self.tasks[self.primary].scheme = scheme
         self.idf = idf
-        self._encoder: TextEncoder | None = None
+        self._lock = threading.RLock()
+        self._cache: dict[str, Any] = {}
+        self.path: Path | None = None
 
     # ---- persistence -------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        own = {}
+        for name, module in getattr(self.model, "encoders", {}).items():  # encoders save their own files
+            module.save(path / "encoders" / name)
+            own[f"encoders.{name}."] = True
+        tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()
+                   if not any(k.startswith(prefix) for prefix in own)}
         if self.idf is not None:
             tensors["extra.idf"] = torch.as_tensor(self.idf)
         atomic_write(path / "weights.safetensors", lambda p: save_file(tensors, str(p)))
@@ -66,7 +120,8 @@ class Pipeline:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "Pipeline":
+    def load(cls, path: str | Path, device: str = "auto") -> "Pipeline":
+        """Load a pipeline directory (format 1 or 2) onto ``device`` (auto: CUDA, MPS or CPU)."""
         path = Path(path)
         spec_file = path / "pipeline.json"
         if not spec_file.is_file():
@@ -75,33 +130,50 @@ class Pipeline:
             spec = json.loads(spec_file.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise DataFormatError(f"{spec_file} is not valid JSON: {error}") from None
-        if spec.get("format") != FORMAT_VERSION:
-            raise DataFormatError(f"{spec_file}: unsupported pipeline format {spec.get('format')!r}")
+        if spec.get("format") not in READABLE_FORMATS:
+            raise DataFormatError(f"{spec_file}: unsupported pipeline format {spec.get('format')!r} "
+                                  f"(this AffectLab reads formats {list(READABLE_FORMATS)}; upgrade affectlab)")
+        spec = upgrade_spec(spec)
+        if not (path / "weights.safetensors").is_file():
+            raise DataNotFoundError(f"{path} has no weights.safetensors")
         tensors = load_file(str(path / "weights.safetensors"))
-        model = create_model(spec["model"]["name"], **spec["model"]["kwargs"])
-        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        model = build_model(spec["model"], path)
+        state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        not_encoder = [k for k in missing if not k.startswith("encoders.")]
+        if not_encoder or unexpected:
+            raise DataFormatError(f"{path}: weights do not match the model spec "
+                                  f"(missing {not_encoder[:5]}, unexpected {unexpected[:5]})")
         idf = tensors["extra.idf"].numpy() if "extra.idf" in tensors else None
-        return cls(spec, model, LabelScheme.from_dict(spec["scheme"]), idf)
+        pipeline = cls(spec, model, None, idf, device=device)
+        pipeline.path = path
+        return pipeline
 
     @classmethod
-    def default(cls, modality: str = "text") -> "Pipeline":
+    def default(cls, modality: str = "text", device: str = "auto") -> "Pipeline":
         """The pipeline shipped inside the package (no network, no dataset needed)."""
         name = DEFAULT_PIPELINES[modality]
-        return cls.load(Path(str(resources.files("affectlab") / "default_pipelines" / name)))
+        return cls.load(Path(str(resources.files("affectlab") / "default_pipelines" / name)), device=device)
 
-    # ---- inference ---------------------------------------------------------------------
+    # ---- what it is --------------------------------------------------------------------
+    @property
+    def primary(self) -> str:
+        return next(iter(self.spec["tasks"]))
+
+    @property
+    def scheme(self) -> LabelScheme:
+        """The primary task's label scheme."""
+        return self.tasks[self.primary].scheme
+
     @property
     def modality(self) -> str:
         return self.spec.get("modality", "text")
 
     @property
-    def encoder(self) -> TextEncoder:
-        if self._encoder is None:
-            features = self.spec["features"]
-            self._encoder = TextEncoder(features["encoder"], device=features.get("device", "auto"),
-                                        max_length=features["max_length"])
-        return self._encoder
+    def input_spec(self) -> dict[str, Any]:
+        return next(iter(self.spec["inputs"].values()))
 
+    # ---- inference ---------------------------------------------------------------------
     def _check(self, texts: str | Path | Sequence[str | Path]) -> list[str]:
         if isinstance(texts, (str, Path)):
             texts = [texts]
@@ -117,78 +189,119 @@ class Pipeline:
             raise InputError(f"text at position(s) {long[:10]} is longer than {MAX_TEXT_CHARS} characters")
         return texts
 
+    def cached(self, key: str, build):
+        """A lazily built helper (encoder, tokenizer), built once even when threads race."""
+        with self._lock:
+            if key not in self._cache:
+                self._cache[key] = build()
+            return self._cache[key]
+
     @torch.inference_mode()
+    def predict_outputs(self, texts: str | Sequence[str], batch_size: int = 64, progress: bool = False,
+                        conversation: bool = False, speakers: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
+        """Every task's probabilities (classification) or values (regression), [N, outputs]."""
+        from .inference_inputs import INPUT_KINDS
+
+        texts = self._check(texts)
+        build = INPUT_KINDS.get(self.input_spec["kind"])
+        parts: dict[str, list[np.ndarray]] = {}
+        for batch, order in build(self, texts, batch_size=batch_size, progress=progress,
+                                  conversation=conversation, speakers=speakers):
+            outputs = self.model(**{k: v.to(self.device) for k, v in batch.items()})
+            if isinstance(outputs, torch.Tensor):
+                outputs = {self.primary: outputs}
+            for name, value in outputs.items():
+                parts.setdefault(name, []).append((order, self._to_probs(name, value)))
+        result = {}
+        for name, chunks in parts.items():
+            out = np.empty((len(texts), chunks[0][1].shape[1]), dtype=np.float32)
+            for order, values in chunks:
+                out[order] = values
+            result[name] = out
+        return result
+
+    def _to_probs(self, task: str, output: torch.Tensor) -> np.ndarray:
+        kind = self.tasks[task].kind if task in self.tasks else "regression"
+        output = output.float()
+        if kind == "single_label":
+            output = torch.softmax(output, dim=-1)
+        elif kind == "multi_label":
+            output = torch.sigmoid(output)
+        return output.cpu().numpy()
+
     def predict_proba(self, texts: str | Sequence[str], batch_size: int = 64,
                       progress: bool = False, conversation: bool = False) -> np.ndarray:
-        """Probabilities [N, classes]. With ``conversation``, texts are consecutive turns of one
-        dialogue and a context model sees the turns before each one."""
+        """Probabilities [N, classes] of the primary task. With ``conversation``, texts are
+        consecutive turns of one dialogue and a context model sees the turns before each one."""
+        return self.predict_outputs(texts, batch_size, progress, conversation)[self.primary]
+
+    def predict(self, texts: str | Sequence[str], batch_size: int = 64, progress: bool = False,
+                conversation: bool = False, speakers: Sequence[str | None] | None = None) -> list[Prediction]:
         texts = self._check(texts)
-        features = self.spec["features"]
-        if self.modality == "audio":
-            return self._predict_audio(texts, batch_size, progress)
-        variant = (features["layers"], features["pooling"])
-        arrays, mask = encode_texts(self.encoder, texts, [variant], mode=features["mode"], idf=self.idf,
-                                    batch_size=batch_size, max_sentences=features["max_sentences"],
-                                    progress=progress)
-        x = arrays[variant]
-        window = int(features.get("context", 0))
-        if window:  # independent texts: no previous turns
-            table = pd.DataFrame({"dialogue": [None] * len(texts), "turn": 0})
-            if conversation:
-                table = pd.DataFrame({"dialogue": "conversation", "turn": range(len(texts))})
-            index, mask = context_index(table, window)
-            x = with_context(x, index, mask)
-        x = torch.as_tensor(x, dtype=torch.float32)
-        m = None if mask is None else torch.as_tensor(mask, dtype=torch.float32)
-        logits = self.model.to("cpu")(x, m) if m is not None else self.model.to("cpu")(x)
-        probs = torch.sigmoid(logits) if self.scheme.multi_label else torch.softmax(logits, dim=-1)
-        return probs.numpy()
+        outputs = self.predict_outputs(texts, batch_size, progress, conversation, speakers)
+        predictions = []
+        for i, text in enumerate(texts):
+            tasks = {name: self._task_output(name, values[i]) for name, values in outputs.items()}
+            main = tasks[self.primary]
+            predictions.append(Prediction(text, main["label"], main["probabilities"], tasks=tasks if len(tasks) > 1 else {}))
+        return predictions
 
-    def _predict_audio(self, paths: list[str], batch_size: int, progress: bool) -> np.ndarray:
-        from .features.audio import featurize_files, frontend_variant
+    def _task_output(self, name: str, row: np.ndarray) -> dict[str, Any]:
+        task = self.tasks[name]
+        if task.kind == "regression":
+            names = task.outputs or [f"value_{j}" for j in range(len(row))]
+            return {"values": {n: round(float(v), 6) for n, v in zip(names, row)}}
+        probabilities = {c: round(float(p), 6) for c, p in zip(task.scheme.classes, row)}
+        if task.kind == "multi_label":
+            above = np.asarray(row) >= np.asarray(task.threshold)
+            label: str | list[str] = [c for c, keep in zip(task.scheme.classes, above) if keep]
+        else:
+            label = task.scheme.classes[int(np.argmax(row))]
+        return {"label": label, "probabilities": probabilities}
 
-        features = self.spec["features"]
-        audio = features.get("audio", {})
-        x = featurize_files(paths, features["encoder"],
-                            variant=frontend_variant(features["encoder"], features["layers"], features["pooling"]),
-                            preset=audio.get("preset", "ravdess"), max_seconds=audio.get("max_seconds"),
-                            trim_silence=audio.get("trim_silence", False), batch_size=min(batch_size, 16),
-                            device=features.get("device", "auto"), progress=progress)
-        logits = self.model.to("cpu")(torch.as_tensor(np.asarray(x), dtype=torch.float32))
-        probs = torch.sigmoid(logits) if self.scheme.multi_label else torch.softmax(logits, dim=-1)
-        return probs.numpy()
+    def predict_conversation(self, turns: Sequence[str], speakers: Sequence[str | None] | None = None,
+                             **kwargs) -> list[Prediction]:
+        """Predict every turn of one conversation, in order (context models use earlier turns;
+        ``speakers`` names who said each turn, as in training)."""
+        return self.predict(turns, conversation=True, speakers=speakers, **kwargs)
 
-    def predict(self, texts: str | Sequence[str], batch_size: int = 64,
-                progress: bool = False, conversation: bool = False) -> list[Prediction]:
-        texts = self._check(texts)
-        probs = self.predict_proba(texts, batch_size=batch_size, progress=progress,
-                                   conversation=conversation)
-        threshold = self.spec.get("threshold", 0.5)
-        out = []
-        for text, row in zip(texts, probs):
-            probabilities = {c: round(float(p), 6) for c, p in zip(self.scheme.classes, row)}
-            if self.scheme.multi_label:
-                above = np.asarray(row) >= np.asarray(threshold)
-                label: str | list[str] = [c for c, keep in zip(self.scheme.classes, above) if keep]
-            else:
-                label = self.scheme.classes[int(np.argmax(row))]
-            out.append(Prediction(text, label, probabilities))
-        return out
 
-    def predict_conversation(self, turns: Sequence[str], **kwargs) -> list[Prediction]:
-        """Predict every turn of one conversation, in order (context models use earlier turns)."""
-        return self.predict(turns, conversation=True, **kwargs)
+def build_model(model_spec: dict[str, Any], path: Path | None = None) -> nn.Module:
+    """The model a spec describes: a registered model, or encoders → heads (``composed``)."""
+    from .models import create_model
+
+    if model_spec["name"] != "composed":
+        return create_model(model_spec["name"], **model_spec["kwargs"])
+    from .models.composed import ComposedModel
+    from .models.text_encoder import EncoderConfig, TrainableTextEncoder
+
+    encoders = {}
+    for name, part in model_spec["encoders"].items():
+        config = EncoderConfig.model_validate(part["config"])
+        weights = None if path is None or config.finetune == "frozen" else path / "encoders" / name
+        encoders[name] = TrainableTextEncoder(config, weights)
+    heads = {task: create_model(head["name"], **head["kwargs"]) for task, head in model_spec["heads"].items()}
+    return ComposedModel(encoders, heads)
 
 
 def build_spec(*, features: dict[str, Any], model_name: str, model_kwargs: dict[str, Any],
-               scheme: LabelScheme, threshold: Any = 0.5, provenance: dict[str, Any] | None = None) -> dict:
+               scheme: LabelScheme, threshold: Any = 0.5, provenance: dict[str, Any] | None = None,
+               inputs: dict[str, Any] | None = None, model_spec: dict[str, Any] | None = None,
+               tasks: dict[str, TaskSpec] | None = None) -> dict:
+    """A format-2 spec. Frozen-feature runs give their features settings (one ``x`` input of
+    kind vectors/spectrogram); composed models give ``inputs`` and ``model_spec``."""
+    modality = features.get("modality", "text")
+    if inputs is None:
+        kind = "spectrogram" if modality == "audio" and features.get("encoder") == "logmel" else "vectors"
+        inputs = {"x": {"kind": kind, "modality": modality, "features": features}}
+    if tasks is None:
+        tasks = {"label": TaskSpec("label", "multi_label" if scheme.multi_label else "single_label", scheme, threshold)}
     return {
         "format": FORMAT_VERSION,
         "affectlab_version": __version__,
-        "modality": features.get("modality", "text"),
-        "features": features,
-        "model": {"name": model_name, "kwargs": model_kwargs},
-        "scheme": scheme.to_dict(),
-        "threshold": threshold,
+        "modality": modality,
+        "inputs": inputs,
+        "model": model_spec or {"name": model_name, "kwargs": model_kwargs},
+        "tasks": {name: task.to_dict() for name, task in tasks.items()},
         "provenance": provenance or {},
     }

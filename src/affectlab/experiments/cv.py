@@ -18,7 +18,8 @@ from ..errors import ConfigError
 from ..evaluation.metrics import format_metric, metric_names
 from ..evaluation.tables import markdown_table
 from .config import ExperimentConfig
-from .runner import RunResult, console, run_experiment, run_id
+from .data import console
+from .runner import RunResult, run_experiment, run_id
 
 #: Metrics summarised over folds: those single-label runs record (WA = accuracy, UA = uar).
 CV_METRICS = tuple(metric_names(multi_label=False))

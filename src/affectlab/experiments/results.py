@@ -80,12 +80,20 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
         **(extra or {}),
     }
     if save_pipeline:
+        inputs, model_spec = None, None
+        if config.model.encoder is not None:  # composed: token windows → encoder → heads
+            from .inputs import token_window
+
+            inputs = {"text": {"kind": "tokens", "name": "text", "modality": "text",
+                               "encoder": config.model.encoder.path, "window": token_window(config).to_dict()}}
+            model_spec = model_kwargs
         spec = build_spec(features=fc.model_dump(mode="json"), model_name=config.model.name,
                           model_kwargs=model_kwargs, scheme=data.scheme, threshold=threshold or 0.5,
                           provenance={"run_id": run_dir.name, "corpus": data.corpus.name,
                                       "test_weighted_f1": test_report.get("weighted_f1"),
-                                      "test_macro_f1": test_report.get("macro_f1")})
-        Pipeline(spec, model.cpu(), data.scheme, prepared.features.idf).save(run_dir / "pipeline")
+                                      "test_macro_f1": test_report.get("macro_f1")},
+                          inputs=inputs, model_spec=model_spec)
+        Pipeline(spec, model.cpu(), data.scheme, prepared.features.idf, device="cpu").save(run_dir / "pipeline")
         results["pipeline"] = str(run_dir / "pipeline")
     write_json(run_dir / "results.json", results)
     return RunResult(run_dir, results)

@@ -1,0 +1,87 @@
+"""Model inputs for a loaded pipeline, one builder per declared input kind.
+
+Each builder turns raw inputs (texts or audio paths) into batches for the model and yields
+``(batch, rows)``: ``rows`` says which inputs the batch holds, so builders may reorder (token
+windows are batched by length) and ``Pipeline.predict_outputs`` puts results back in order.
+"""
+from __future__ import annotations
+
+from typing import Iterator, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .registry import Registry
+
+Batches = Iterator[tuple[dict[str, torch.Tensor], np.ndarray]]
+INPUT_KINDS: Registry[Batches] = Registry("pipeline input kind")
+
+
+def _dialogue_table(texts: Sequence[str], conversation: bool,
+                    speakers: Sequence[str | None] | None) -> pd.DataFrame:
+    """Independent texts are one-turn dialogues; a conversation is one dialogue in order."""
+    n = len(texts)
+    return pd.DataFrame({"text": list(texts),
+                         "speaker": list(speakers) if speakers is not None else [None] * n,
+                         "dialogue": ["conversation"] * n if conversation else [None] * n,
+                         "turn": range(n) if conversation else [0] * n})
+
+
+@INPUT_KINDS.register("vectors")
+@INPUT_KINDS.register("spectrogram")
+def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bool,
+                    conversation: bool, speakers=None) -> Batches:
+    """Frozen-encoder vectors (text or audio) or spectrograms, with optional turn context."""
+    spec = pipeline.input_spec
+    features = spec["features"]
+    if spec.get("modality", pipeline.modality) == "audio":
+        from .features.audio import featurize_files, frontend_variant
+
+        audio = features.get("audio", {})
+        x = featurize_files(texts, features["encoder"],
+                            variant=frontend_variant(features["encoder"], features["layers"], features["pooling"]),
+                            preset=audio.get("preset", "ravdess"), max_seconds=audio.get("max_seconds"),
+                            trim_silence=audio.get("trim_silence", False), batch_size=min(batch_size, 16),
+                            device=features.get("device", "auto"), progress=progress)
+        yield {"x": torch.as_tensor(np.asarray(x), dtype=torch.float32)}, np.arange(len(texts))
+        return
+    from .features.context import context_index, with_context
+    from .features.encoder import TextEncoder
+    from .features.text import encode_texts
+
+    encoder = pipeline.cached("text_encoder", lambda: TextEncoder(
+        features["encoder"], device=features.get("device", "auto"), max_length=features["max_length"]))
+    variant = (features["layers"], features["pooling"])
+    with pipeline._lock:  # one tokenizer, shared by threads
+        arrays, mask = encode_texts(encoder, texts, [variant], mode=features["mode"], idf=pipeline.idf,
+                                    batch_size=batch_size, max_sentences=features["max_sentences"],
+                                    progress=progress)
+    x = arrays[variant]
+    window = int(features.get("context", 0))
+    if window:
+        index, mask = context_index(_dialogue_table(texts, conversation, None), window)
+        x = with_context(x, index, mask)
+    batch = {"x": torch.as_tensor(x, dtype=torch.float32)}
+    if mask is not None:
+        batch["mask"] = torch.as_tensor(mask, dtype=torch.float32)
+    yield batch, np.arange(len(texts))
+
+
+@INPUT_KINDS.register("tokens")
+def token_windows(pipeline, texts: list[str], *, batch_size: int, progress: bool,
+                  conversation: bool, speakers=None) -> Batches:
+    """Token windows for a trainable encoder, as in training (context, speakers), by length."""
+    from .features.tokens import DialogueWindow, TokenCollate, token_items
+    from .models.text_encoder import load_tokenizer
+
+    spec = pipeline.input_spec
+    tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"]))
+    with pipeline._lock:
+        items = token_items(tokenizer, _dialogue_table(texts, conversation, speakers),
+                            DialogueWindow(**spec["window"]))
+    collate = TokenCollate(tokenizer.pad_token_id, prefix=spec.get("name", "text"))
+    order = np.argsort([len(item["ids"]) for item in items], kind="stable")
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        yield collate([items[i] for i in rows]), rows
