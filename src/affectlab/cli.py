@@ -3,94 +3,344 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
-from rich.console import Console
-from rich.table import Table
+from .errors import AffectLabError, DataNotFoundError, InputError
 
-from .errors import AffectLabError, InputError
+# Heavy modules (torch, transformers, pandas, sklearn, matplotlib, mlflow, ray, the experiments
+# package) are imported inside the commands that need them, so `affectlab --help`, input errors
+# and `import affectlab.cli` stay fast. Even rich is loaded on first output.
 
-out = Console()
-err = Console(stderr=True)
+
+@functools.lru_cache(maxsize=None)
+def _console(stderr: bool):
+    from rich.console import Console
+
+    return Console(stderr=stderr)
+
+
+def _out():
+    return _console(False)
+
+
+def _err():
+    return _console(True)
+
+
+def _table(**kwargs):
+    from rich.table import Table
+
+    return Table(**kwargs)
 
 
 # ---- predict -------------------------------------------------------------------------------
-def _read_inputs(args: argparse.Namespace) -> list[str]:
-    if args.text:
-        return [" ".join(args.text)] if not args.each else list(args.text)
-    if args.file:
-        from .io_inputs import read_texts
+#: Items per ``Pipeline.predict`` call: progress is reported (and a bad audio file skipped)
+#: between calls. Audio chunks stay small (a Whisper clip takes ~1 s on a CPU core).
+TEXT_CHUNK = 256
+AUDIO_CHUNK = 8
+PROGRESS_SECONDS = 5.0  # between progress lines when standard error is not a terminal
 
-        return read_texts(args.file, column=args.column)
-    if sys.stdin is None or sys.stdin.isatty():
-        raise InputError("give a text, --file FILE, or pipe texts on standard input (one per line)")
-    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    if not texts:
-        raise InputError("standard input held no text")
-    return texts
+
+def _warn(message: str) -> None:
+    from rich.markup import escape
+
+    _err().print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _peek_modality(pipeline_dir: str | None) -> str | None:
+    """A pipeline's modality from its pipeline.json without importing torch (None: unknown,
+    let Pipeline.load say why)."""
+    if pipeline_dir is None:
+        return None
+    try:
+        spec = json.loads((Path(pipeline_dir) / "pipeline.json").read_text(encoding="utf-8"))
+        return str(spec.get("modality") or spec.get("features", {}).get("modality") or "text")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _read_inputs(args: argparse.Namespace, modality: str):
+    from . import io_inputs
+
+    table = dict(sep=io_inputs.parse_sep(args.sep), column=args.column, id_column=args.id_column,
+                 header=not args.no_header, warn=_warn)
+    if modality == "audio":
+        if args.file:
+            return io_inputs.audio_table_inputs(args.file, **table)
+        arguments = list(args.audio or args.text)
+        if not arguments:
+            raise InputError("give audio files, folders or globs: affectlab predict --audio clip.wav [DIR] ['*.wav']")
+        return io_inputs.audio_inputs(arguments)
+    if args.text:
+        if args.file:
+            raise InputError("give either texts or --file, not both")
+        texts = [" ".join(args.text)] if not args.each else list(args.text)
+        return io_inputs.Inputs(texts, many=len(texts) > 1)
+    if args.file and args.file != "-":
+        return io_inputs.read_inputs(args.file, **table)
+    return io_inputs.read_stdin(**table)
+
+
+class _Progress:
+    """A bar on a terminal; otherwise a line every PROGRESS_SECONDS (``predicted 320/1440
+    (45/s)``) and one at the end, so redirected runs still show they are alive."""
+
+    def __init__(self, total: int, unit: str, enabled: bool) -> None:
+        self.total, self.unit, self.enabled = total, unit, enabled
+        self.done = 0
+        self.start = self.last = time.monotonic()
+        try:
+            self.interval = float(os.environ.get("AFFECTLAB_PROGRESS_SECONDS", PROGRESS_SECONDS))
+        except ValueError:
+            self.interval = PROGRESS_SECONDS
+        self.bar = None
+        if enabled and sys.stderr is not None and sys.stderr.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress("predicting", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                console=_err(), transient=True)
+            self.task = self.bar.add_task("predict", total=total)
+            self.bar.start()
+
+    def _rate(self) -> str:
+        seconds = max(time.monotonic() - self.start, 1e-9)
+        rate = self.done / seconds
+        return f"{rate:.0f}/s" if rate >= 10 else f"{rate:.2g}/s"
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.update(self.task, advance=n)
+        elif time.monotonic() - self.last >= self.interval and self.done < self.total:
+            self.last = time.monotonic()
+            print(f"predicted {self.done}/{self.total} {self.unit} ({self._rate()})", file=sys.stderr, flush=True)
+
+    def close(self, finished: bool = True) -> None:
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.stop()
+        if not finished:
+            return
+        seconds = time.monotonic() - self.start
+        print(f"predicted {self.done}/{self.total} {self.unit} in {seconds:.1f} s ({self._rate()})",
+              file=sys.stderr, flush=True)
+
+
+def _predict_chunk(pipeline, items: list[str], on_error: str, skipped: list[tuple[str, str]]) -> list:
+    """Predictions for ``items`` (None where a file was skipped). With ``on_error="skip"`` a file
+    the reader rejects (an AffectLabError carrying its ``path``) is dropped and the rest retried."""
+    todo = list(range(len(items)))
+    while todo:
+        try:
+            predictions = pipeline.predict([items[i] for i in todo])
+        except AffectLabError as error:
+            bad = _failed_item(error, [items[i] for i in todo])
+            if on_error != "skip" or bad is None:
+                raise
+            skipped.append((items[todo[bad]], getattr(error, "reason", None) or str(error)))
+            del todo[bad]
+            continue
+        result: list = [None] * len(items)
+        for i, prediction in zip(todo, predictions):
+            result[i] = prediction
+        return result
+    return [None] * len(items)
+
+
+def _failed_item(error: AffectLabError, items: list[str]) -> int | None:
+    """Which of ``items`` an error is about: its ``path`` attribute (AudioReadError), or the one
+    file a "not found" message names."""
+    path = getattr(error, "path", None)
+    candidates = [path] if path else [item for item in items if item in str(error)]
+    for candidate in candidates:
+        for i, item in enumerate(items):
+            if item == candidate or Path(item) == Path(candidate):
+                return i
+    return None
+
+
+def _predict(pipeline, inputs, *, audio: bool, on_error: str) -> tuple[list, list[tuple[str, str]]]:
+    chunk = AUDIO_CHUNK if audio else TEXT_CHUNK
+    items = inputs.items
+    skipped: list[tuple[str, str]] = []
+    if audio:  # a missing file fails before any work (or is skipped), not after many batches
+        missing = [i for i, item in enumerate(items) if not Path(item).is_file()]
+        if missing and on_error != "skip":
+            raise DataNotFoundError(f"audio file not found: {', '.join(items[i] for i in missing[:3])}"
+                                    + (f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""))
+        skipped.extend((items[i], "not found") for i in missing)
+        items = [None if i in set(missing) else item for i, item in enumerate(items)]
+    predictions: list = []
+    progress = _Progress(len(items), "files" if audio else "texts", enabled=len(items) > chunk)
+    try:
+        for start in range(0, len(items), chunk):
+            part = items[start : start + chunk]
+            real = [i for i, item in enumerate(part) if item is not None]
+            got = _predict_chunk(pipeline, [part[i] for i in real], on_error, skipped) if real else []
+            merged: list = [None] * len(part)
+            for i, prediction in zip(real, got):
+                merged[i] = prediction
+            predictions.extend(merged)
+            progress.advance(len(part))
+    except BaseException:
+        progress.close(finished=False)
+        raise
+    progress.close()
+    return predictions, skipped
+
+
+def _report_skipped(skipped: list[tuple[str, str]], total: int) -> None:
+    if not skipped:
+        return
+    _err().print(f"skipped {len(skipped)} of {total} audio files (--on-error skip):", highlight=False)
+    for path, reason in skipped[:10]:
+        _err().print(f"  {path}: {(reason.splitlines() or [''])[0][:160]}", highlight=False, soft_wrap=True,
+                     markup=False)
+    if len(skipped) > 10:
+        _err().print(f"  … and {len(skipped) - 10} more", highlight=False)
+
+
+OUTPUT_FIELDS = ("label", "probabilities", "extras", "tasks")
+
+
+def _rows(inputs, predictions: list, key: str, classes: Sequence[str]) -> list[dict]:
+    """One output row per prediction: the kept input columns (renamed ``input_<name>`` where
+    they clash with an output field), the input under ``key`` (``text`` or ``audio``), the
+    label, the probabilities and any extras."""
+    reserved = {key, *OUTPUT_FIELDS, *classes}
+    rows = []
+    for item, columns, prediction in zip(inputs.items, inputs.columns, predictions):
+        if prediction is None:
+            continue
+        row = {(f"input_{k}" if k in reserved else k): v for k, v in columns.items()}
+        row[key] = item
+        row["label"] = prediction.label
+        row["probabilities"] = dict(prediction.probabilities)
+        extras = getattr(prediction, "extras", None)
+        if extras:
+            row["extras"] = extras
+        tasks = getattr(prediction, "tasks", None)
+        if tasks and len(tasks) > 1:  # multi-task pipelines: every task's output
+            row["tasks"] = tasks
+        rows.append(row)
+    return rows
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _label_text(label, sep: str = ";") -> str:
+    return label if isinstance(label, str) else sep.join(label)
+
+
+def _output_format(fmt: str | None, output: str | None) -> str:
+    if fmt is not None and not (fmt == "table" and output):
+        return fmt
+    if not output:
+        return "table"
+    suffix = Path(output).suffix.lower()
+    formats = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+    if suffix not in formats:
+        raise InputError(f"--output {output}: give --format json, jsonl or csv (the table is for the terminal)")
+    return formats[suffix]
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    if args.audio and args.file:
+        raise InputError("give either --audio or --file, not both")
+    _output_format(None if args.json else args.format, args.output)  # a bad --output fails now
+    modality = "audio" if args.audio else (_peek_modality(args.pipeline) or "text")
+    inputs = _read_inputs(args, modality)  # input errors before the (slow) model is loaded
+
     from .pipeline import Pipeline
 
-    modality = "audio" if args.audio else "text"
     pipeline = Pipeline.load(args.pipeline) if args.pipeline else Pipeline.default(modality)
     if args.audio and pipeline.modality != "audio":
         raise InputError(f"--audio needs a speech pipeline; {args.pipeline} is a {pipeline.modality} pipeline")
-    if pipeline.modality == "audio":
-        texts = list(args.audio or args.text)
-        if not texts:
-            raise InputError("give audio files: affectlab predict --audio clip.wav [more.wav ...]")
-    else:
-        texts = _read_inputs(args)
-    predictions = pipeline.predict(texts, progress=len(texts) > 200)
-    fmt = "json" if args.json else args.format
-    rows = [p.to_dict() for p in predictions]
-    for row in rows:
-        if not row.get("extras"):
-            row.pop("extras", None)
+    if pipeline.modality != modality:  # pipeline.json did not say; read the inputs for its modality
+        modality = pipeline.modality
+        inputs = _read_inputs(args, modality)
+    audio = modality == "audio"
+    predictions, skipped = _predict(pipeline, inputs, audio=audio, on_error=args.on_error)
+    _report_skipped(skipped, len(inputs))
+    if skipped and len(skipped) == len(inputs):
+        raise InputError(f"none of the {len(inputs)} audio files could be read")
+    key = "audio" if audio else "text"
+    classes = list(pipeline.scheme.classes)
+    rows = _rows(inputs, predictions, key, classes)
+    fmt = "json" if args.json else _output_format(args.format, args.output)
     if fmt == "json":
-        text = json.dumps(rows[0] if len(rows) == 1 and not args.file else rows, indent=2)
+        text = json.dumps(rows[0] if len(rows) == 1 and not inputs.many else rows, indent=2, ensure_ascii=False)
     elif fmt == "jsonl":
-        text = "\n".join(json.dumps(r) for r in rows)
+        text = "\n".join(json.dumps(r, ensure_ascii=False) for r in rows)
     elif fmt == "csv":
+        kept = list(dict.fromkeys(k for r in rows for k in r if k not in {key, *OUTPUT_FIELDS}))
         buffer = io.StringIO()
-        classes = list(pipeline.scheme.classes)
         writer = csv.writer(buffer)
-        writer.writerow(["text", "label", *classes])
+        writer.writerow([*kept, key, "label", *classes])
         for r in rows:
-            label = r["label"] if isinstance(r["label"], str) else ";".join(r["label"])
-            writer.writerow([r["text"], label, *(r["probabilities"][c] for c in classes)])
+            writer.writerow([*(_cell(r.get(k)) for k in kept), r[key], _label_text(r["label"]),
+                             *(r["probabilities"][c] for c in classes)])
         text = buffer.getvalue().rstrip("\n")
     else:
-        _print_table(rows, pipeline.scheme.classes, args.top, "audio" if pipeline.modality == "audio" else "text")
+        _print_table(rows, classes, args.top, key)
         return 0
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
-        err.print(f"wrote {len(rows)} predictions to {args.output}")
+        _err().print(f"wrote {len(rows)} predictions to {args.output}", highlight=False)
     else:
         print(text)
     return 0
 
 
 def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str = "text") -> None:
-    table = Table(show_lines=False)
+    table = _table(show_lines=False)
+    kept = list(dict.fromkeys(k for r in rows for k in r if k not in {what, *OUTPUT_FIELDS}))
+    for name in kept:
+        table.add_column(name, overflow="fold", max_width=24)
     table.add_column(what, overflow="fold", max_width=60)
     table.add_column("emotion", style="bold")
     table.add_column(f"top {top} probabilities")
     for r in rows:
         ranked = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:top]
         label = r["label"] if isinstance(r["label"], str) else ", ".join(r["label"]) or "(none)"
-        table.add_row(r["text"], label, "  ".join(f"{k} {v:.2f}" for k, v in ranked))
-    out.print(table)
+        table.add_row(*(_cell(r.get(k)) for k in kept), r[what], label,
+                      "  ".join(f"{k} {v:.2f}" for k, v in ranked))
+    _out().print(table)
 
 
 # ---- run -----------------------------------------------------------------------------------
+METRICS_SHOWN = ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1")
+
+
+def metrics_table(results: dict) -> str:
+    """metric | dev | test for the headline metrics a run recorded (dev left blank if absent)."""
+    test, dev = results.get("test", {}) or {}, results.get("dev", {}) or {}
+    keys = [k for k in METRICS_SHOWN if k in test or k in dev]
+
+    def show(split: dict, k: str) -> str:
+        value = split.get(k)
+        return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
+
+    width = max([len("metric"), *map(len, keys)])
+    lines = [f"{'metric':<{width}}  {'dev':>6}  {'test':>6}"]
+    lines += [f"{k:<{width}}  {show(dev, k):>6}  {show(test, k):>6}" for k in keys]
+    return "\n".join(lines)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from .experiments import load_config, run_experiment
     from .experiments.cv import cv_markdown, is_cross_validation, run_cross_validation
@@ -100,15 +350,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         config.seed = args.seed
     if is_cross_validation(config):
         cv = run_cross_validation(config, data_root=args.data_root, out_dir=args.out, force=args.force)
-        err.print(f"[bold]{config.name}[/bold]: {cv.summary['n_folds']} folds -> {cv.cv_dir}", soft_wrap=True)
-        out.print(cv_markdown(cv.summary))
+        _err().print(f"[bold]{config.name}[/bold]: {cv.summary['n_folds']} folds -> {cv.cv_dir}", soft_wrap=True)
+        _out().print(cv_markdown(cv.summary))
         return 0
     result = run_experiment(config, data_root=args.data_root, out_dir=args.out, force=args.force)
-    test = result.results["test"]
     verb = "already done (use --force to rerun)" if result.skipped else "finished"
-    err.print(f"[bold]{config.name}[/bold] {verb}: {result.run_dir}", soft_wrap=True)
-    keys = [k for k in ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1") if k in test]
-    out.print("test  " + "  ".join(f"{k}={test[k]:.4f}" for k in keys))
+    _err().print(f"[bold]{config.name}[/bold] {verb}: {result.run_dir}", soft_wrap=True)
+    print(metrics_table(result.results))
     return 0
 
 
@@ -122,10 +370,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
                       backend=args.backend, batched=not args.no_batched,
                       tracking_uri=args.tracking_uri, track=not args.no_tracking)
     done = len(result.done) + len(result.skipped)
-    err.print(f"grid {grid.name}: {done} runs finished ({len(result.done)} now, {len(result.skipped)} "
+    _err().print(f"grid {grid.name}: {done} runs finished ({len(result.done)} now, {len(result.skipped)} "
               f"before), {len(result.failed)} failed, {result.seconds:.0f} s -> {result.grid_dir}", soft_wrap=True)
     if result.failed:
-        err.print("failed runs are recorded in their failed.json; rerun the command to retry them")
+        _err().print("failed runs are recorded in their failed.json; rerun the command to retry them")
     return 1 if result.failed else 0
 
 
@@ -136,9 +384,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     results = collect_results(args.grid_dir)
     out_dir = Path(args.out) if args.out else Path(args.grid_dir) / "report"
     write_grid_report(out_dir, results, metric=args.metric, method=args.test)
-    err.print(f"report for {len(results)} runs written to {out_dir}")
+    _err().print(f"report for {len(results)} runs written to {out_dir}")
     text = (out_dir / "leaderboard.md").read_text(encoding="utf-8")
-    out.print(text if len(text) < 6000 else text[:6000] + "\n… (see leaderboard.md)")
+    _out().print(text if len(text) < 6000 else text[:6000] + "\n… (see leaderboard.md)")
     return 0
 
 
@@ -147,7 +395,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     report = analyze(args.target, data_root=args.data_root, top_k=args.top_k, metric=args.metric,
                      out_dir=args.out)
-    err.print(f"analysis written to {report}")
+    _err().print(f"analysis written to {report}")
     return 0
 
 
@@ -164,13 +412,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     from .corpora import corpus_status
 
     root = Path(args.data_root)
-    table = Table(title=f"datasets under {root}")
+    table = _table(title=f"datasets under {root}")
     table.add_column("loader")
     table.add_column("found")
     for name, found in corpus_status(root).items():
         mark = {True: "[green]yes[/green]", False: "[red]no[/red]", None: "any file (tabular)"}[found]
         table.add_row(name, mark)
-    out.print(table)
+    _out().print(table)
     return 0
 
 
@@ -180,18 +428,18 @@ def cmd_labels(args: argparse.Namespace) -> int:
     if args.scheme:
         scheme = get_scheme(args.scheme)
         kind = "multi-label" if scheme.multi_label else "single-label"
-        out.print(f"[bold]{scheme.name}[/bold] ({kind}, {len(scheme)} classes): {scheme.description}")
+        _out().print(f"[bold]{scheme.name}[/bold] ({kind}, {len(scheme)} classes): {scheme.description}")
         for i, name in enumerate(scheme.classes):
-            out.print(f"  {i:>2}  {name}")
+            _out().print(f"  {i:>2}  {name}")
         return 0
-    table = Table(title="label schemes")
+    table = _table(title="label schemes")
     for column in ("scheme", "type", "classes"):
         table.add_column(column)
     for name in list_schemes():
         scheme = get_scheme(name)
         table.add_row(name, "multi" if scheme.multi_label else "single", str(len(scheme)))
-    out.print(table)
-    out.print("mappings: " + ", ".join(list_mappings()))
+    _out().print(table)
+    _out().print("mappings: " + ", ".join(list_mappings()))
     return 0
 
 
@@ -199,12 +447,12 @@ def cmd_models(args: argparse.Namespace) -> int:
     from .features import FRONTENDS, list_layer_combinations, list_poolers
     from .models import list_aggregators, list_models
 
-    out.print("models:      " + ", ".join(list_models("vectors")) + " (vectors); "
+    _out().print("models:      " + ", ".join(list_models("vectors")) + " (vectors); "
               + ", ".join(list_models("spectrogram")) + " (spectrograms)")
-    out.print("aggregators: " + ", ".join(list_aggregators()))
-    out.print("layers:      " + ", ".join(list_layer_combinations()) + ", stack_last4")
-    out.print("pooling:     " + ", ".join(list_poolers()))
-    out.print("audio:       " + ", ".join(FRONTENDS.names()) + ", whisper-tiny.en, or a local HF speech encoder")
+    _out().print("aggregators: " + ", ".join(list_aggregators()))
+    _out().print("layers:      " + ", ".join(list_layer_combinations()) + ", stack_last4")
+    _out().print("pooling:     " + ", ".join(list_poolers()))
+    _out().print("audio:       " + ", ".join(FRONTENDS.names()) + ", whisper-tiny.en, or a local HF speech encoder")
     return 0
 
 
@@ -215,16 +463,33 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"affectlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("predict", help="predict emotions for texts or audio files with a pipeline (default: shipped model)")
+    p = sub.add_parser("predict", help="predict emotions for texts or audio files with a pipeline (default: shipped model)",
+                       description="Predict emotions for texts (arguments, --file, or standard input) or audio "
+                                   "files (--audio). Outputs keep the input's other columns (or --id-column).")
     p.add_argument("text", nargs="*", help="the text (several words are joined into one text)")
     p.add_argument("--each", action="store_true", help="treat each argument as its own text")
-    p.add_argument("--file", help="txt (one text per line), CSV/TSV or JSONL file")
-    p.add_argument("--column", default=None, help="text column for CSV/JSONL (default: 'text')")
-    p.add_argument("--audio", nargs="+", metavar="FILE",
-                   help="audio files (WAV/FLAC/OGG) for the shipped speech pipeline (or --pipeline)")
+    p.add_argument("--file", help="txt (one text per line), CSV/TSV/any delimited file (--sep) or JSONL; "
+                                  "'-' for standard input")
+    p.add_argument("--sep", default=None,
+                   help="field separator of a delimited --file or standard input (e.g. ';', '\\t' or tab); "
+                        "default: ',' for .csv, tab for .tsv, whole lines for anything else")
+    p.add_argument("--column", default=None,
+                   help="text column (audio column for a speech pipeline) of a delimited or JSONL file "
+                        "(default: 'text' / 'audio'; with --no-header a number, default 1)")
+    p.add_argument("--id-column", default=None,
+                   help="keep only this input column in the output (default: keep all other columns)")
+    p.add_argument("--no-header", action="store_true",
+                   help="the delimited file has no header line; columns are numbered 1, 2, …")
+    p.add_argument("--audio", nargs="+", metavar="PATH",
+                   help="audio files (WAV/FLAC/OGG/MP3), folders (searched recursively) or quoted globs "
+                        "such as 'clips/*.wav' for the shipped speech pipeline (or --pipeline)")
+    p.add_argument("--on-error", choices=["raise", "skip"], default="raise",
+                   help="an unreadable audio file stops the batch (raise, default) or is skipped and "
+                        "listed on standard error (skip)")
     p.add_argument("--pipeline", help="pipeline directory (default: the shipped text or speech pipeline)")
     p.add_argument("--json", action="store_true", help="JSON output (same as --format json)")
-    p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default="table")
+    p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default=None,
+                   help="output format (default: table, or from the --output suffix .csv/.json/.jsonl)")
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p.add_argument("--top", type=int, default=3, help="probabilities shown per row in the table")
     p.set_defaults(func=cmd_predict)
@@ -288,17 +553,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except AffectLabError as error:
-        err.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        _err().print(f"[red]error:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
         return 2
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _err().print("interrupted")
         return 130
     except Exception as error:  # never a raw traceback for users; AFFECTLAB_DEBUG=1 shows it
         if os.environ.get("AFFECTLAB_DEBUG"):
             raise
-        err.print(f"[red]internal error:[/red] {type(error).__name__}: {error} "
-                  "(rerun with AFFECTLAB_DEBUG=1 for the traceback and report it)", highlight=False,
-                  soft_wrap=True)
+        from rich.markup import escape
+
+        _err().print(f"[red]internal error:[/red] {type(error).__name__}: {escape(str(error))} "
+                     "(rerun with AFFECTLAB_DEBUG=1 for the traceback and report it)", highlight=False,
+                     soft_wrap=True)
         return 1
 
 
