@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from pathlib import Path
 from typing import Callable
 
@@ -21,6 +20,7 @@ import torch
 
 from affectlab.features.audio_io import fit_length, load_audio_batch
 from affectlab.features.logmel import PRESETS, LogMel
+from _timing import speedup, timed  # benchmarks/ is on sys.path when run as a script
 
 
 def clips(data_root: Path, n: int, sr: int, seconds: float) -> tuple[np.ndarray, str]:
@@ -33,17 +33,6 @@ def clips(data_root: Path, n: int, sr: int, seconds: float) -> tuple[np.ndarray,
         return np.stack(kept), f"{len(kept)} RAVDESS clips ({len(failures)} unreadable) from {data_root / 'ravdess'}"
     rng = np.random.default_rng(0)
     return (0.1 * rng.standard_normal((n, length))).astype(np.float32), f"{n} synthetic random clips (no RAVDESS)"
-
-
-def timed(run: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarray]:
-    """Best wall time of ``repeats`` runs after one warm-up (first calls allocate and plan FFTs)."""
-    out = run()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = run()
-        best = min(best, time.perf_counter() - start)
-    return best, out
 
 
 def torch_runner(module: LogMel, waves: np.ndarray, batch_size: int, device: torch.device) -> Callable[[], np.ndarray]:
@@ -82,19 +71,22 @@ def main() -> None:
             y=w, sr=settings["sample_rate"], n_fft=settings["n_fft"], hop_length=settings["hop_length"],
             n_mels=settings["n_mels"], power=2.0), ref=1.0, top_db=80) for w in waves])
 
-    seconds_ref, reference = timed(librosa_run, args.repeats)
+    ref = timed(librosa_run, args.repeats)  # best of the repeats after a warm-up (FFT plans, buffers)
+    reference = ref.result
     n = len(waves)
-    print(f"{'librosa, one clip at a time':34s}: {n / seconds_ref:9.1f} clips/s")
+    print(f"{'librosa, one clip at a time':34s}: {n / ref.best:9.1f} clips/s; {ref.spread()}")
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     for device in devices:
         run = torch_runner(LogMel.from_preset(args.preset), waves, args.batch_size, device)
-        elapsed, out = timed(run, args.repeats)
+        batched = timed(run, args.repeats)
+        out = batched.result
         label = f"torch LogMel, batches of {args.batch_size}, {device.type}"
         if device.type == "cuda":
             label += f" ({torch.cuda.get_device_name()})"
         close = np.allclose(out, reference, rtol=1e-3, atol=1e-3)  # relative, except near 0 dB
-        print(f"{label:34s}: {n / elapsed:9.1f} clips/s  ({seconds_ref / elapsed:6.1f}x librosa; max abs diff "
-              f"{np.abs(out - reference).max():.2e} dB, within rtol 1e-3: {'yes' if close else 'NO'})")
+        print(f"{label:34s}: {n / batched.best:9.1f} clips/s  (vs librosa {speedup(ref, batched)}; max abs diff "
+              f"{np.abs(out - reference).max():.2e} dB, within rtol 1e-3: {'yes' if close else 'NO'}); "
+              f"{batched.spread()}")
 
 
 if __name__ == "__main__":
