@@ -1,0 +1,55 @@
+import pandas as pd
+import pytest
+
+from affectlab.features.tokens import DialogueWindow, TokenCollate, token_items
+
+
+@pytest.fixture
+def tokenizer(tiny_encoder_dir):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_encoder_dir)
+
+
+def _table():
+    return pd.DataFrame({"text": ["This is wonderful news.", "Why would you say that?", "I am so angry right now.",
+                                  "Okay. Fine. Whatever."],
+                         "speaker": ["Ross", "Rachel", "Ross", "Joey"], "dialogue": [1, 1, 1, 2], "turn": [0, 1, 2, 0]})
+
+
+def _focus(tokenizer, item):
+    first, stop = item["focus"]
+    return tokenizer.decode(item["ids"][first:stop])
+
+
+def test_past_turns_with_speakers_come_before_the_current_utterance(tokenizer):
+    items = token_items(tokenizer, _table(), DialogueWindow(past=2, max_length=64))
+    text = tokenizer.decode(items[2]["ids"])
+    assert text.index("wonderful") < text.index("why") < text.index("angry")
+    focus = _focus(tokenizer, items[2])
+    assert "angry right now" in focus and "why" not in focus and "wonderful" not in focus
+    assert "angry" not in tokenizer.decode(items[3]["ids"])  # another dialogue
+
+
+def test_future_turns_follow_only_when_asked(tokenizer):
+    past_only = token_items(tokenizer, _table(), DialogueWindow(past=1, max_length=64))
+    both = token_items(tokenizer, _table(), DialogueWindow(past=1, future=1, max_length=64))
+    assert "angry" not in tokenizer.decode(past_only[1]["ids"])
+    assert tokenizer.decode(both[1]["ids"]).index("why") < tokenizer.decode(both[1]["ids"]).index("angry")
+
+
+def test_truncation_never_cuts_the_current_utterance_for_context(tokenizer):
+    table = _table()
+    table.loc[0, "text"] = " ".join(["wonderful"] * 80)
+    items = token_items(tokenizer, table, DialogueWindow(past=2, max_length=24))
+    assert all(len(item["ids"]) <= 24 for item in items)
+    assert "angry right now" in _focus(tokenizer, items[2])  # the long past turn was cut instead
+
+
+def test_collate_pads_per_batch_and_marks_focus(tokenizer):
+    items = token_items(tokenizer, _table(), DialogueWindow(past=2, speakers=False, max_length=64))
+    batch = TokenCollate(tokenizer.pad_token_id)(items[:2])
+    assert batch["text_ids"].dtype.is_floating_point is False
+    assert batch["text_ids"].shape[1] == max(len(i["ids"]) for i in items[:2])
+    assert batch["text_focus"].sum(1).tolist() == [items[0]["focus"][1] - items[0]["focus"][0],
+                                                   items[1]["focus"][1] - items[1]["focus"][0]]
