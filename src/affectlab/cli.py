@@ -323,13 +323,12 @@ def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str =
 
 
 # ---- run -----------------------------------------------------------------------------------
-METRICS_SHOWN = ("accuracy", "macro_f1", "weighted_f1", "uar", "micro_f1")
-
-
 def metrics_table(results: dict) -> str:
     """metric | dev | test for the headline metrics a run recorded (dev left blank if absent)."""
+    from .evaluation.metrics import metric_names  # the one metric list (evaluation.metrics.METRIC_INFO)
+
     test, dev = results.get("test", {}) or {}, results.get("dev", {}) or {}
-    keys = [k for k in METRICS_SHOWN if k in test or k in dev]
+    keys = [k for k in metric_names() if k in test or k in dev]
 
     def show(split: dict, k: str) -> str:
         value = split.get(k)
