@@ -99,7 +99,7 @@ def test_fold_pipeline_predicts_audio_files_and_the_cli_fails_clearly_on_a_corru
 
     assert main(["predict", "--audio", str(clip), "--pipeline", str(pipeline_dir), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert row["text"] == str(clip) and abs(sum(row["probabilities"].values()) - 1) < 1e-4
+    assert row["audio"] == str(clip) and abs(sum(row["probabilities"].values()) - 1) < 1e-4
 
     corrupt = tmp_path / "corrupt.wav"
     corrupt.write_bytes(b"RIFF\x00\x00\x00\x00WAVEfmt garbage")
