@@ -54,13 +54,13 @@ def test_grid_runs_once_and_resumes(tmp_path, toy_csv, tiny_encoder_dir):
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path, toy_csv, tiny_encoder_dir):
-    # the 'sum' pooling does not exist: those runs fail at feature time, the rest go on
-    grid = load_grid(_grid_file(tmp_path, toy_csv, tiny_encoder_dir,
-                                axes={"model.aggregator": ["mean", "nonexistent"]}))
+    # misspelt names fail when the grid loads (experiments/validate.py); a setting the loss
+    # rejects only when it is built (ce takes no gamma) fails those runs, and the rest go on
+    grid = load_grid(_grid_file(tmp_path, toy_csv, tiny_encoder_dir, axes={"loss.gamma": [None, 2.0]}))
     result = run_grid(grid, out_dir=tmp_path / "grids", track=False, batched=False)
     assert len(result.done) == 2 and len(result.failed) == 2
     failed = [r for r in collect_results(result.grid_dir) if r.get("status") == "failed"]
-    assert len(failed) == 2 and "nonexistent" in failed[0]["error"]
+    assert len(failed) == 2 and "gamma" in failed[0]["error"]
 
 
 def test_killed_grid_restarts_to_exactly_one_result_per_run(tmp_path, toy_csv, tiny_encoder_dir):
