@@ -19,7 +19,28 @@ def package_versions() -> dict[str, str]:
             versions[name] = "not installed"
     versions["python"] = sys.version.split()[0]
     versions["platform"] = platform.platform()
+    versions.update(compute_context())
     return versions
+
+
+def compute_context() -> dict[str, str]:
+    """What else moves the numbers of a CPU run: the same code and seed give other figures with
+    another instruction set or thread count (rounding, then early stopping; docs/results.md)."""
+    import torch
+
+    return {"cpu": _cpu_model() or platform.processor() or "unknown",
+            "torch_cpu_capability": str(torch.backends.cpu.get_cpu_capability()),
+            "torch_threads": str(torch.get_num_threads())}
+
+
+def _cpu_model() -> str | None:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
 
 
 def git_commit(start: Path | None = None) -> str | None:
