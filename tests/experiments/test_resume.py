@@ -17,7 +17,7 @@ CLI = [sys.executable, "-c", "import sys; from affectlab.cli import main; sys.ex
 def _config(tmp_path, encoder):
     data = toy_config(write_toy_csv(tmp_path), encoder, tmp_path / "cache", features={"context": 2, "max_length": 48},
                       model={"encoder": {"path": str(encoder), "finetune": "full"}, "dropout": 0.1},
-                      training={"epochs": 8, "patience": 8, "batch_size": 4, "lr": 1e-3, "encoder_lr": 1e-4,
+                      training={"epochs": 5, "patience": 5, "batch_size": 4, "lr": 1e-3, "encoder_lr": 1e-4,
                                 "scheduler": "linear", "scheduler_interval": "step", "warmup_ratio": 0.1,
                                 "bucket_by_length": True})
     path = tmp_path / "ft.yaml"
