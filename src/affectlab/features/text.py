@@ -2,17 +2,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 
 from .._io import stable_hash
-from ..corpora.corpus import Corpus
 from .base import FeatureSet, Variant, encoder_fingerprint, resolve_encoder_path
 from .cache import FeatureCache
 from .encoder import TextEncoder
 from .pooling import fit_idf, get_pooler
 from .sentences import split_sentences
+
+if TYPE_CHECKING:  # a type hint only: importing corpora pulls in sklearn (seconds at start-up)
+    from ..corpora.corpus import Corpus
 
 Mode = Literal["flat", "hierarchical"]
 
