@@ -33,7 +33,7 @@ from affectlab.features.tokens import DialogueWindow, TokenCollate, token_items 
 from affectlab.models.text_encoder import load_tokenizer  # noqa: E402
 from affectlab.pipeline import Pipeline, build_spec  # noqa: E402
 from affectlab.training import Trainer, TrainingConfig, build_loss  # noqa: E402
-from affectlab.training.data import CollatedDataset, length_buckets  # noqa: E402
+from affectlab.training.data import CollatedDataset  # noqa: E402
 
 
 def meld_table(data_root: Path) -> pd.DataFrame:
@@ -70,23 +70,16 @@ def training_throughput(table, finetune: str, precision: str, batch_size: int, s
     model, _ = build_composed(cfg, {"label": 7})
     trainer = Trainer(model, build_loss("ce", y, 7, False), TrainingConfig(**{**cfg.training.model_dump(), "epochs": 1}))
     optimizer = trainer._optimizer()
-    batches = length_buckets(data.lengths, batch_size, torch.Generator().manual_seed(0))[: steps * (repeats + 1)]
+    rows = np.random.default_rng(0).permutation(len(data))
+    chunks = iter([data.take(rows[k * steps * batch_size:(k + 1) * steps * batch_size]) for k in range(repeats + 1)])
 
-    def run(chunk):
-        for index in chunk:
-            inputs, targets = data.batch(index, trainer.device, "label")
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-                loss = trainer.objective(model(**inputs), targets)["total"]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-        return sum(len(i) for i in chunk)
+    def run():  # the Trainer's own epoch loop over `steps` batches (autocast, objective, clipping, AdamW)
+        chunk = next(chunks)
+        trainer._train_epoch(trainer.model, chunk, optimizer, None, torch.amp.GradScaler("cuda", enabled=False),
+                             None, chunk.lengths, quiet=True)
+        return len(chunk)
 
-    model.train()
-    run(batches[:1])  # warm-up
-    chunks = iter([batches[1 + k * steps: 1 + (k + 1) * steps] for k in range(repeats)])
-    timing = timed(lambda: run(next(chunks)), repeats=repeats, warmup=False)
+    timing = timed(run, repeats=repeats)  # the first chunk is the warm-up
     print(f"  {finetune:5s} {precision}: {timing.result / timing.best:6.1f} utt/s   ({timing.spread()})")
     return timing.result / timing.best
 

@@ -18,6 +18,13 @@ from .objectives import target_arrays
 Batch = tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]
 
 
+def take_targets(y, index: np.ndarray):
+    """Rows ``index`` of one target array or of every named one (None stays None)."""
+    if isinstance(y, Mapping):
+        return {k: np.asarray(v)[index] for k, v in y.items()}
+    return None if y is None else np.asarray(y)[index]
+
+
 @dataclass
 class ArrayDataset:
     """Named input arrays; ``y`` is one target array (task ``default``) or ``{task: array}``."""
@@ -44,12 +51,7 @@ class ArrayDataset:
         return inputs, y
 
     def take(self, index: np.ndarray) -> "ArrayDataset":
-        y = self.y
-        if isinstance(y, Mapping):
-            y = {k: np.asarray(v)[index] for k, v in y.items()}
-        elif y is not None:
-            y = np.asarray(y)[index]
-        return ArrayDataset({k: np.asarray(v)[index] for k, v in self.inputs.items()}, y)
+        return ArrayDataset({k: np.asarray(v)[index] for k, v in self.inputs.items()}, take_targets(self.y, index))
 
     def targets(self, default: str) -> dict[str, np.ndarray]:
         return target_arrays(self.y, default)
@@ -96,12 +98,7 @@ class CollatedDataset(torch.utils.data.Dataset):
 
     def take(self, index: np.ndarray) -> "CollatedDataset":
         index = np.asarray(index)
-        y = self.y
-        if isinstance(y, Mapping):
-            y = {k: np.asarray(v)[index] for k, v in y.items()}
-        elif y is not None:
-            y = np.asarray(y)[index]
-        return CollatedDataset([self.items[i] for i in index], self.collate, y,
+        return CollatedDataset([self.items[i] for i in index], self.collate, take_targets(self.y, index),
                                None if self.lengths is None else self.lengths[index])
 
     def batch(self, index: torch.Tensor, device: torch.device, default: str) -> Batch:
