@@ -66,6 +66,21 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray, classes: Sequ
     }
 
 
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+    """Pearson r, MAE and RMSE per output column (EmoBank-style V/A/D), and their means."""
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(len(y_pred), -1)
+    _check_rows(y_true, y_pred, "predictions")
+    per = {}
+    for j, name in enumerate(names):
+        t, p = y_true[:, j], y_pred[:, j]
+        r = float(np.corrcoef(t, p)[0, 1]) if len(t) > 1 and t.std() > 0 and p.std() > 0 else float("nan")
+        per[str(name)] = {"pearson_r": r, "mae": float(np.abs(t - p).mean()),
+                          "rmse": float(np.sqrt(((t - p) ** 2).mean()))}
+    return {"n": int(len(y_true)), "per_output": per,
+            **{f"mean_{k}": float(np.mean([v[k] for v in per.values()])) for k in ("pearson_r", "mae", "rmse")}}
+
+
 def _binarize(probs: np.ndarray, threshold: float | np.ndarray) -> np.ndarray:
     """``probs >= threshold``; an array threshold is one value per label (column)."""
     probs = np.asarray(probs, dtype=np.float64)

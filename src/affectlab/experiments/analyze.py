@@ -22,6 +22,7 @@ from ..pipeline import Pipeline
 from .config import load_config
 from .grid_runner import collect_results
 from .runner import is_finished, prepare_run
+from .tasks import primary_targets
 
 
 def _representations(model, inputs: dict[str, np.ndarray]) -> np.ndarray:
@@ -57,7 +58,7 @@ def analyze_run(run_dir: Path, data_root: str | None = None, out_dir: Path | Non
         raise AffectLabError("analyze supports single-label runs for now")
     test = prepared.datasets["test"]
     probs = np.load(run_dir / "test_probs.npy")
-    y = np.asarray(test.y)
+    y = primary_targets(test)
     pipeline = Pipeline.load(run_dir / "pipeline")
     table = prepared.data.corpus.table
     test_rows = table[table["split"] == "test"]
@@ -126,7 +127,7 @@ def analyze_grid(grid_dir: Path, data_root: str | None = None, top_k: int = 5,
     config = load_config(runs / best["run_id"] / "config.yaml")
     config.training.progress = False
     prepared = prepare_run(config, data_root)
-    y_dev, y_test = np.asarray(prepared.datasets["dev"].y), np.asarray(prepared.datasets["test"].y)
+    y_dev, y_test = primary_targets(prepared.datasets["dev"]), primary_targets(prepared.datasets["test"])
     classes = prepared.data.scheme.classes
     dev = [np.load(runs / r["run_id"] / "dev_probs.npy") for r in top]
     test = [np.load(runs / r["run_id"] / "test_probs.npy") for r in top]

@@ -147,16 +147,45 @@ class AugmentConfig(_Strict):
     stretch: SpecStretchConfig = Field(default_factory=SpecStretchConfig)
 
 
+class TaskConfig(_Strict):
+    """A further prediction target beside ``labels`` (task ``label``): a classification over
+    its own ``labels`` or a regression over ``values`` columns; a row without a value for it is
+    left out of its loss and reports only (``experiments.tasks``)."""
+
+    labels: LabelsConfig | None = None
+    values: list[str] | None = Field(None, description="numeric columns this task regresses (MSE)")
+    loss: LossConfig = Field(default_factory=LossConfig)
+    weight: float = Field(1.0, gt=0, description="this task's loss weight in the total")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> "TaskConfig":
+        if (self.labels is None) == (not self.values):
+            raise PydanticCustomError("task", "give a task either labels (classification) or values "
+                                      "(a list of numeric columns to regress), not both")
+        return self
+
+
 class ExperimentConfig(_Strict):
     name: str = "experiment"
     data: DataConfig
     labels: LabelsConfig
+    tasks: dict[str, TaskConfig] = Field(
+        default_factory=dict, description="further tasks, each with its own head on a composed model")
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     augment: AugmentConfig = Field(default_factory=AugmentConfig)
     seed: int = 42
+
+    @model_validator(mode="after")
+    def _tasks_have_heads(self) -> "ExperimentConfig":
+        if self.tasks and self.model.encoder is None:
+            raise PydanticCustomError("tasks", "tasks need a composed model: set model.encoder (finetune: "
+                                      "full, lora, or frozen) so each task gets a head on it")
+        if "label" in self.tasks:
+            raise PydanticCustomError("tasks", "'label' is the task `labels` describes; name further tasks otherwise")
+        return self
 
 
 def _format_validation(error: ValidationError, source: str) -> str:
@@ -210,6 +239,9 @@ ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "m
 #: Trainable encoders and their token windows.
 ADDED_FIELDS += (("model", "encoder"), ("features", "future"), ("features", "speakers"))
 
+#: Further tasks beside ``labels``.
+ADDED_FIELDS += (("tasks",),)
+
 #: A config's own label set (``affectlab.labels.from_config``).
 ADDED_FIELDS += (("labels", "classes"), ("labels", "multi_label"), ("labels", "map"), ("labels", "aliases"))
 
@@ -231,7 +263,7 @@ def config_identity(config: ExperimentConfig) -> dict[str, Any]:
 
 def _defaults() -> dict[str, Any]:
     """Every section at its defaults (``data`` and ``labels`` have required fields: left out)."""
-    return {"features": FeaturesConfig().model_dump(mode="json"),
+    return {"tasks": {}, "features": FeaturesConfig().model_dump(mode="json"),
             "model": ModelConfig().model_dump(mode="json"),
             "training": TrainingConfig().model_dump(mode="json"),
             "augment": AugmentConfig().model_dump(mode="json")}

@@ -124,12 +124,12 @@ def cv_markdown(summary: dict[str, Any]) -> str:
 def _pooled_report(cv_dir: Path, folds: list[RunResult]) -> None:
     """One report over all folds' test predictions: each utterance appears once."""
     from ..evaluation.reports import write_run_report
-    from ..labels import get_scheme
+    from .results import run_scheme
 
     probs, truth = [], []
     for result in folds:
         probs.append(np.load(result.run_dir / "test_probs.npy"))
         truth.append(np.load(result.run_dir / "test_labels.npy"))
-    scheme = get_scheme(folds[0].results["scheme"])
+    scheme = run_scheme(folds[0].run_dir)
     write_run_report(cv_dir / "pooled", scheme_classes=scheme.classes, multi_label=scheme.multi_label,
                      y_true=np.concatenate(truth), probs=np.concatenate(probs), split_name="test (all folds)")

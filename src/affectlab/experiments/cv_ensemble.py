@@ -19,10 +19,11 @@ from ..errors import AffectLabError
 from ..evaluation import analysis as A
 from ..evaluation.metrics import classification_metrics, format_metric, metric_info, predict
 from ..evaluation.tables import format_mean_sd, markdown_table
-from ..labels import get_scheme
 from .config import load_config
 from .cv import CV_METRICS, mean_sd
+from .results import run_scheme
 from .runner import prepare_run
+from .tasks import primary_targets
 
 METHODS = ("mean", "weighted")
 
@@ -42,7 +43,7 @@ def _dev_labels(fold_dir: Path, data_root: str | Path | None) -> np.ndarray:
         return np.load(saved)
     config = load_config(fold_dir / "config.yaml")
     config.training.progress = False
-    return np.asarray(prepare_run(config, data_root).datasets["dev"].y)
+    return primary_targets(prepare_run(config, data_root).datasets["dev"])
 
 
 def _check_members(summaries: list[dict[str, Any]], cv_dirs: Sequence[Path]) -> None:
@@ -70,7 +71,7 @@ def ensemble_cross_validation(cv_dirs: Sequence[str | Path], out_dir: str | Path
             if not np.array_equal(np.load(fold_dir / "test_labels.npy"), y_test):
                 raise AffectLabError(f"fold {fold}: {fold_dir} was tested on other clips than {fold_dirs[0]}")
         if classes is None:
-            scheme = get_scheme(json.loads((fold_dirs[0] / "results.json").read_text())["scheme"])
+            scheme = run_scheme(fold_dirs[0])
             if scheme.multi_label:
                 raise AffectLabError("affectlab ensemble supports single-label schemes for now")
             classes = scheme.classes

@@ -1,7 +1,7 @@
 """Prepare a run's data: load and split the corpus, resolve labels, drop unusable rows."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from ..labels import auto_label, scheme_and_mapping
 from ..labels.scheme import LabelScheme
 from .config import ExperimentConfig
+from .tasks import PRIMARY, TaskTargets, task_targets
 from .split_summary import print_split_summary, split_summary
 
 console = Console(stderr=True)
@@ -28,10 +29,26 @@ RANDOM_SPLITTERS = {"random", "stratified_kfold"}
 
 @dataclass
 class PreparedData:
+    """The split, labelled table: ``y`` is the primary task (``labels``); ``tasks`` holds the
+    further ones (config ``tasks:``), rows without a value marked missing."""
+
     corpus: Corpus
     scheme: LabelScheme
     y: np.ndarray
     notes: dict[str, Any]
+    tasks: dict[str, TaskTargets] = field(default_factory=dict)
+
+    def targets(self, index: np.ndarray):
+        """Targets of rows ``index``: the primary array alone, or ``{task: array}`` with further tasks."""
+        if not self.tasks:
+            return self.y[index]
+        return {PRIMARY: self.y[index], **{name: t.y[index] for name, t in self.tasks.items()}}
+
+    def take(self, keep: np.ndarray, notes: dict[str, Any] | None = None) -> "PreparedData":
+        """The rows ``keep`` (a boolean mask over the table)."""
+        return PreparedData(self.corpus.with_table(self.corpus.table[keep]), self.scheme, self.y[keep],
+                            notes if notes is not None else self.notes,
+                            {name: t.take(keep) for name, t in self.tasks.items()})
 
 
 def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) -> PreparedData:
@@ -82,8 +99,12 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
                           f"{config.data.split.name!r}; choose a splitter that makes train/dev/test")
     corpus = corpus.with_table(table)
     y = scheme.encode(table["target"].tolist())
+    tasks = task_targets(config.tasks, table)
     notes["splits"] = split_summary(table, y, scheme.classes)
+    for name, task in tasks.items():
+        notes.setdefault("task_rows", {})[name] = {s: int(task.present(np.flatnonzero(table["split"].to_numpy() == s)).sum())
+                                                   for s in SPLITS}
     if config.training.progress:
         print_split_summary(notes["splits"], console)
-    return PreparedData(corpus, scheme, y, notes)
+    return PreparedData(corpus, scheme, y, notes, tasks)
 

@@ -44,7 +44,7 @@ def make_datasets(features: FeatureSet, variant, data: PreparedData,
             inputs["mask"] = np.asarray(features.mask)[index]
         elif turn_mask is not None:
             inputs["mask"] = turn_mask[index]
-        out[name] = ArrayDataset(inputs, data.y[index])
+        out[name] = ArrayDataset(inputs, data.targets(index))
     return out
 
 
@@ -142,7 +142,7 @@ def _token_inputs(config: ExperimentConfig, data: PreparedData) -> PreparedRun:
     for name in SPLITS:
         index = np.flatnonzero(split == name)
         if len(index):
-            datasets[name] = CollatedDataset([items[i] for i in index], collate, data.y[index],
+            datasets[name] = CollatedDataset([items[i] for i in index], collate, data.targets(index),
                                              lengths=[len(items[i]["ids"]) for i in index])
     info = {"window": window.to_dict(), "mean_tokens": float(np.mean([len(i["ids"]) for i in items]))}
     return PreparedRun(data, FeatureSet({}, list(table["uid"]), None, info), datasets, 0)
@@ -174,7 +174,7 @@ def _drop_skipped(data: PreparedData, features: FeatureSet) -> tuple[PreparedDat
     console.print(f"[yellow]warning:[/yellow] skipped {int((~keep).sum())} unreadable file(s), e.g. "
                   f"{features.info['skipped'][0]['path']}: {features.info['skipped'][0]['reason']}",
                   highlight=False, soft_wrap=True)
-    data = PreparedData(data.corpus.with_table(data.corpus.table[keep]), data.scheme, data.y[keep], notes)
+    data = data.take(keep, notes)
     features = FeatureSet({k: np.asarray(v)[keep] for k, v in features.arrays.items()},
                           [u for u, k in zip(features.uids, keep) if k],
                           None if features.mask is None else np.asarray(features.mask)[keep],

@@ -10,13 +10,14 @@ from ..models import create_model, model_arguments
 from ..training import build_loss
 from .config import ExperimentConfig
 
-def build_model(config: ExperimentConfig, input_dim: int, n_classes: int):
+def build_model(config: ExperimentConfig, input_dim: int, n_classes: int,
+                further_tasks: dict[str, int] | None = None):
     """The model a config describes, and the kwargs that rebuild it (stored in the pipeline).
     Settings a model does not take (an aggregator for a CNN) are left out. With
-    ``model.encoder`` the model is composed: the trainable encoder, then the head ``model.name``
-    over its vector."""
+    ``model.encoder`` the model is composed: the trainable encoder, then one head
+    ``model.name`` over its vector per task (``label``, then ``further_tasks``: name → outputs)."""
     if config.model.encoder is not None:
-        return build_composed(config, {"label": n_classes})
+        return build_composed(config, {"label": n_classes, **(further_tasks or {})})
     kwargs = model_arguments(
         config.model.name, input_dim=input_dim, n_classes=n_classes, hidden=config.model.hidden,
         dropout=config.model.dropout, aggregator=config.model.aggregator,
@@ -43,6 +44,24 @@ def build_augment(config: ExperimentConfig):
     if not steps:
         return None
     return steps[0] if len(steps) == 1 else Chain(steps)
+
+
+def build_objective(config: ExperimentConfig, prepared):
+    """The loss of the primary task alone, or an ``Objective`` over it and every further task
+    (``tasks:``), each task's class weights from its own labelled training rows."""
+    from ..training.objectives import Objective, Task
+    from .tasks import PRIMARY, objective_task
+
+    data = prepared.data
+    train = prepared.datasets["train"]
+    primary = train.targets(PRIMARY)[PRIMARY]
+    loss = build_loss_for(config, primary, data.scheme)
+    if not data.tasks:
+        return loss
+    train_index = np.flatnonzero(data.corpus.table["split"].to_numpy() == "train")
+    kind = "multi_label" if data.scheme.multi_label else "single_label"
+    return Objective([Task(PRIMARY, kind, loss),
+                      *(objective_task(config, t, train_index) for t in data.tasks.values())])
 
 
 def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):

@@ -8,15 +8,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from .._io import write_json, write_text
 from ..evaluation.metrics import tune_threshold
 from ..evaluation.reports import write_run_report
-from ..pipeline import Pipeline, build_spec
+from ..evaluation.metrics import regression_metrics
+from ..pipeline import Pipeline, TaskSpec, build_spec
 from ..training import TrainResult
-from ..training.trainer import predict_proba
+from ..training.trainer import model_outputs, predict_proba
 from .config import ExperimentConfig, dump_config
 from .inputs import PreparedRun
+from .tasks import PRIMARY, labelled, primary_targets
 from .provenance import git_commit, package_versions
 
 
@@ -34,26 +37,29 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     so a run directory without it is unfinished and will be redone."""
     data, datasets, fc = prepared.data, prepared.datasets, config.features
     multi_label = data.scheme.multi_label
-    dev_probs = predict_proba(model, datasets["dev"], multi_label)
+    y_dev, y_test = (primary_targets(datasets[s]) for s in ("dev", "test"))
+    outputs = {s: _outputs(model, datasets[s], data, config) for s in ("dev", "test")}
+    dev_probs = outputs["dev"][PRIMARY]
     threshold = None
     if multi_label:
-        threshold = float(tune_threshold(datasets["dev"].y, dev_probs))  # validation only
+        threshold = float(tune_threshold(y_dev, dev_probs))  # validation only
     run_dir.mkdir(parents=True, exist_ok=True)
     for stale in run_dir.rglob(".*.tmp"):  # left by a writer that was killed mid-write
         stale.unlink(missing_ok=True)
     write_text(run_dir / "config.yaml", dump_config(config))
     dev_report = write_run_report(run_dir / "dev", scheme_classes=data.scheme.classes,
-                                  multi_label=multi_label, y_true=datasets["dev"].y,
+                                  multi_label=multi_label, y_true=y_dev,
                                   probs=dev_probs, split_name="dev", threshold=threshold, plots=False)
-    test_probs = predict_proba(model, datasets["test"], multi_label)
+    test_probs = outputs["test"][PRIMARY]
     test_report = write_run_report(run_dir, scheme_classes=data.scheme.classes,
-                                   multi_label=multi_label, y_true=datasets["test"].y,
+                                   multi_label=multi_label, y_true=y_test,
                                    probs=test_probs, split_name="test", history=fit.history,
                                    threshold=threshold)
     np.save(run_dir / "dev_probs.npy", dev_probs)
     np.save(run_dir / "test_probs.npy", test_probs)
-    np.save(run_dir / "test_labels.npy", np.asarray(datasets["test"].y))
-    np.save(run_dir / "dev_labels.npy", np.asarray(datasets["dev"].y))  # ensembles weigh members on dev
+    np.save(run_dir / "test_labels.npy", np.asarray(y_test))
+    np.save(run_dir / "dev_labels.npy", np.asarray(y_dev))  # ensembles weigh members on dev
+    task_specs, task_reports = further_task_reports(run_dir, data, datasets, outputs)
     results = {
         "run_id": run_dir.name,
         "name": config.name,
@@ -70,6 +76,7 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
         "threshold": threshold,
         "dev": dev_report,
         "test": test_report,
+        **({"tasks": task_reports} if task_reports else {}),
         "split_sizes": {k: len(v) for k, v in datasets.items()},
         "data": {"corpus": data.corpus.name, "fingerprint": data.corpus.fingerprint(), **data.notes},
         # per-row arrays (the audio valid-row index) stay out: `skipped` lists those rows by uid
@@ -92,9 +99,63 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
                           provenance={"run_id": run_dir.name, "corpus": data.corpus.name,
                                       "test_weighted_f1": test_report.get("weighted_f1"),
                                       "test_macro_f1": test_report.get("macro_f1")},
-                          inputs=inputs, model_spec=model_spec)
+                          inputs=inputs, model_spec=model_spec,
+                          tasks={PRIMARY: TaskSpec(PRIMARY, "multi_label" if multi_label else "single_label",
+                                                   data.scheme, threshold or 0.5), **task_specs}
+                          if task_specs else None)
         Pipeline(spec, model.cpu(), data.scheme, prepared.features.idf, device="cpu").save(run_dir / "pipeline")
         results["pipeline"] = str(run_dir / "pipeline")
     write_json(run_dir / "results.json", results)
     return RunResult(run_dir, results)
 
+
+
+def _outputs(model, dataset, data, config: ExperimentConfig) -> dict[str, np.ndarray]:
+    """Every task's probabilities (values, for regression) on one split. A single-task run
+    keeps the single-output path, so frozen-head figures stay bit-identical."""
+    multi_label = data.scheme.multi_label
+    if not data.tasks:
+        return {PRIMARY: predict_proba(model, dataset, multi_label)}
+    raw = model_outputs(model, dataset, "cpu", config.training.eval_batch_size, PRIMARY)
+    out = {PRIMARY: (torch.sigmoid(raw[PRIMARY]) if multi_label else torch.softmax(raw[PRIMARY], -1)).numpy()}
+    for name, task in data.tasks.items():
+        value = raw[name]
+        out[name] = (torch.softmax(value, -1) if task.kind == "single_label" else
+                     torch.sigmoid(value) if task.kind == "multi_label" else value).numpy()
+    return out
+
+
+def further_task_reports(run_dir: Path, data, datasets, outputs) -> tuple[dict[str, TaskSpec], dict[str, Any]]:
+    """Reports of every further task on its labelled dev and test rows (``tasks/<name>/``);
+    multi-label thresholds are tuned on dev. Returns the pipeline's task specs and the figures."""
+    specs, reports = {}, {}
+    for name, task in data.tasks.items():
+        threshold, figures = 0.5, {}
+        for split in ("dev", "test"):
+            y = datasets[split].targets(PRIMARY)[name]
+            present = labelled(task.kind, y)
+            probs = outputs[split][name][present]
+            if task.kind == "regression":
+                figures[split] = regression_metrics(y[present], probs, task.outputs)
+                continue
+            if task.kind == "multi_label" and split == "dev":
+                threshold = float(tune_threshold(y[present], probs))
+            figures[split] = write_run_report(
+                run_dir / "tasks" / name / split, scheme_classes=task.scheme.classes,
+                multi_label=task.kind == "multi_label", y_true=y[present], probs=probs, split_name=split,
+                threshold=threshold if task.kind == "multi_label" else None, plots=False)
+        figures["rows"] = {s: int(labelled(task.kind, datasets[s].targets(PRIMARY)[name]).sum()) for s in ("dev", "test")}
+        reports[name] = figures
+        specs[name] = TaskSpec(name, task.kind, task.scheme, threshold, task.outputs)
+    return specs, reports
+
+
+
+def run_scheme(run_dir: str | Path):
+    """The label scheme a finished run predicts, rebuilt from its saved config — also a scheme
+    the config declared itself (``labels.classes``), which no registry knows."""
+    from ..labels import scheme_and_mapping
+    from .config import load_config
+
+    scheme, mapping = scheme_and_mapping(load_config(Path(run_dir) / "config.yaml").labels)
+    return mapping.target_scheme() if mapping is not None else scheme

@@ -12,7 +12,7 @@ from ..training.checkpoint import remove_checkpoint
 from .config import ExperimentConfig, config_identity
 from .data import PreparedData, prepare_data
 from .inputs import PreparedRun, extract_for, feature_variant, make_datasets, prepare_run
-from .parts import build_augment, build_loss_for, build_model
+from .parts import build_augment, build_loss_for, build_model, build_objective
 from .results import RunResult, finish_run
 
 __all__ = ["PreparedData", "PreparedRun", "RunResult", "build_augment", "build_loss_for", "build_model",
@@ -52,9 +52,9 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
     started = time.perf_counter()
     prepared = prepared or prepare_run(config, data_root)
     generator = seed_everything(config.seed)
-    model, model_kwargs = build_model(config, prepared.input_dim, len(prepared.data.scheme))
-    loss = build_loss_for(config, prepared.datasets["train"].y, prepared.data.scheme)
-    trainer = Trainer(model, loss, config.training, multi_label=prepared.data.scheme.multi_label,
+    model, model_kwargs = build_model(config, prepared.input_dim, len(prepared.data.scheme),
+                                      {name: t.width for name, t in prepared.data.tasks.items()})
+    trainer = Trainer(model, build_objective(config, prepared), config.training, multi_label=prepared.data.scheme.multi_label,
                       augment=build_augment(config), generator=generator)
     fit = trainer.fit(prepared.datasets["train"], prepared.datasets["dev"], checkpoint_dir=checkpoints)
     if not distributed.is_main():

@@ -1,0 +1,88 @@
+"""Further tasks (config ``tasks:``): targets with gaps, one head each on a composed model, a
+report per task and a pipeline that predicts them all."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from affectlab.errors import ConfigError
+from affectlab.experiments.config import config_from_dict
+from affectlab.experiments.data import prepare_data
+from affectlab.experiments.runner import run_experiment
+from affectlab.pipeline import Pipeline
+from affectlab.training.objectives import MISSING
+from tests.experiments.toy import toy_config, write_toy_csv
+
+SENTIMENT = {"joy": "positive", "surprise": "positive", "neutral": "neutral"}
+
+
+def _csv(tmp_path):
+    path = write_toy_csv(tmp_path)
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    # every third row has no sentiment, every fourth no valence: those rows train the emotion only
+    table["sentiment"] = [("" if i % 3 == 0 else SENTIMENT.get(e, "negative")) for i, e in enumerate(table["emotion"])]
+    table["valence"] = ["" if i % 4 == 0 else f"{0.9 if e == 'joy' else 0.2:.1f}" for i, e in enumerate(table["emotion"])]
+    table.to_csv(path, index=False)
+    return path, table
+
+
+def _config(tmp_path, encoder, **tasks):
+    csv, table = _csv(tmp_path)
+    data = toy_config(csv, encoder, tmp_path / "cache", features={"max_length": 32},
+                      model={"encoder": {"path": str(encoder), "finetune": "full"}, "dropout": 0.1},
+                      training={"epochs": 2, "patience": 2, "batch_size": 8, "lr": 1e-3, "encoder_lr": 1e-4})
+    data["tasks"] = tasks or {"sentiment": {"labels": {"scheme": "sentiment3", "column": "sentiment"}, "weight": 0.5},
+                              "affect": {"values": ["valence"]}}
+    return config_from_dict(data), table
+
+
+def test_rows_without_a_further_label_are_kept_and_marked_missing(tmp_path, tiny_encoder_dir):
+    config, table = _config(tmp_path, tiny_encoder_dir)
+    data = prepare_data(config)
+    assert len(data.y) == len(table)  # no row dropped for a missing sentiment or valence
+    sentiment, affect = data.tasks["sentiment"], data.tasks["affect"]
+    blank = (table["sentiment"] == "").to_numpy()
+    assert (sentiment.y[blank] == MISSING).all() and (sentiment.y[~blank] >= 0).all()
+    assert np.isnan(affect.y[(table["valence"] == "").to_numpy()]).all()
+    assert affect.width == 1 and sentiment.width == 3
+
+
+def test_multi_task_run_reports_every_task_and_its_pipeline_predicts_them(tmp_path, tiny_encoder_dir):
+    config, table = _config(tmp_path, tiny_encoder_dir)
+    result = run_experiment(config, out_dir=tmp_path / "runs")
+    tasks = result.results["tasks"]
+    test_rows = table["part"] == "test"
+    assert tasks["sentiment"]["rows"]["test"] == int((test_rows & (table["sentiment"] != "")).sum())
+    assert 0 <= tasks["sentiment"]["test"]["weighted_f1"] <= 1
+    assert tasks["affect"]["rows"]["test"] == int((test_rows & (table["valence"] != "")).sum())
+    assert set(tasks["affect"]["test"]["per_output"]) == {"valence"}
+    assert (result.run_dir / "tasks" / "sentiment" / "test" / "cls_report.txt").is_file()
+
+    pipeline = Pipeline.load(result.run_dir / "pipeline")
+    (prediction,) = pipeline.predict(["I can't believe it, this is wonderful!"])
+    assert prediction.label in pipeline.scheme.classes
+    assert set(prediction.tasks) == {"label", "sentiment", "affect"}
+    assert set(prediction.tasks["sentiment"]["probabilities"]) == {"negative", "neutral", "positive"}
+    assert set(prediction.tasks["affect"]["values"]) == {"valence"}
+
+
+@pytest.mark.parametrize("tasks, message", [
+    ({"sentiment": {"labels": {"scheme": "sentiment3"}, "values": ["valence"]}}, "either labels"),
+    ({"sentiment": {}}, "either labels"),
+    ({"label": {"values": ["valence"]}}, "'label' is the task"),
+])
+def test_bad_task_declarations_say_what_to_write(tmp_path, tiny_encoder_dir, tasks, message):
+    with pytest.raises(ConfigError, match=message):
+        _config(tmp_path, tiny_encoder_dir, **tasks)
+
+
+def test_tasks_need_a_composed_model(tmp_path, tiny_encoder_dir):
+    data = toy_config(write_toy_csv(tmp_path), tiny_encoder_dir, tmp_path / "cache")
+    data["tasks"] = {"affect": {"values": ["valence"]}}
+    with pytest.raises(ConfigError, match="set model.encoder"):
+        config_from_dict(data)
+
+
+def test_a_missing_task_column_names_the_yaml_key(tmp_path, tiny_encoder_dir):
+    config, _ = _config(tmp_path, tiny_encoder_dir, affect={"values": ["arousal"]})
+    with pytest.raises(ConfigError, match=r"tasks.affect.values.*arousal"):
+        prepare_data(config)
