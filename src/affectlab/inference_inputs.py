@@ -6,12 +6,13 @@ windows are batched by length) and ``Pipeline.predict_outputs`` puts results bac
 """
 from __future__ import annotations
 
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
+from .errors import InputError
 from .registry import Registry
 
 Batches = Iterator[tuple[dict[str, torch.Tensor], np.ndarray]]
@@ -19,20 +20,28 @@ INPUT_KINDS: Registry[Batches] = Registry("pipeline input kind")
 
 
 def _dialogue_table(texts: Sequence[str], conversation: bool,
-                    speakers: Sequence[str | None] | None) -> pd.DataFrame:
-    """Independent texts are one-turn dialogues; a conversation is one dialogue in order."""
+                    speakers: Sequence[str | None] | None, tags: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Independent texts are one-turn dialogues; a conversation is one dialogue in order.
+    ``tags`` gives each tag column one value for every text, or a list of one per text."""
     n = len(texts)
-    return pd.DataFrame({"text": list(texts),
-                         "speaker": list(speakers) if speakers is not None else [None] * n,
-                         "dialogue": ["conversation"] * n if conversation else [None] * n,
-                         "turn": range(n) if conversation else [0] * n})
+    table = pd.DataFrame({"text": list(texts),
+                          "speaker": list(speakers) if speakers is not None else [None] * n,
+                          "dialogue": ["conversation"] * n if conversation else [None] * n,
+                          "turn": range(n) if conversation else [0] * n})
+    for column, value in (tags or {}).items():
+        values = [value] * n if value is None or isinstance(value, str) else list(value)
+        if len(values) != n:
+            raise InputError(f"tag {column!r} has {len(values)} values for {n} texts: give one value, or one per text")
+        table[column] = values
+    return table
 
 
 @INPUT_KINDS.register("vectors")
 @INPUT_KINDS.register("spectrogram")
 def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bool,
-                    conversation: bool, speakers=None) -> Batches:
-    """Frozen-encoder vectors (text or audio) or spectrograms, with optional turn context."""
+                    conversation: bool, speakers=None, tags=None) -> Batches:
+    """Frozen-encoder vectors (text or audio) or spectrograms, with optional turn context
+    (speakers and tags are not read: these models were trained without them)."""
     spec = pipeline.input_spec
     features = spec["features"]
     if spec.get("modality", pipeline.modality) == "audio":
@@ -70,16 +79,18 @@ def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bo
 
 @INPUT_KINDS.register("tokens")
 def token_windows(pipeline, texts: list[str], *, batch_size: int, progress: bool,
-                  conversation: bool, speakers=None) -> Batches:
-    """Token windows for a trainable encoder, as in training (context, speakers), by length."""
+                  conversation: bool, speakers=None, tags=None) -> Batches:
+    """Token windows for a trainable encoder, as in training (context, speakers, tags), by
+    length. A tag the model was not trained with is not read; a missing one reads as unknown."""
     from .features.tokens import DialogueWindow, TokenCollate, token_items
     from .models.text_encoder import load_tokenizer
 
     spec = pipeline.input_spec
-    tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"]))
+    added = pipeline.spec["model"].get("encoders", {}).get(spec.get("name", "text"), {}).get("added_tokens", ())
+    tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"], added))
+    table = _dialogue_table(texts, conversation, speakers, tags)
     with pipeline._lock:
-        items = token_items(tokenizer, _dialogue_table(texts, conversation, speakers),
-                            DialogueWindow(**spec["window"]))
+        items = token_items(tokenizer, table, DialogueWindow(**spec["window"]))
     collate = TokenCollate(tokenizer.pad_token_id, prefix=spec.get("name", "text"))
     order = np.argsort([len(item["ids"]) for item in items], kind="stable")
     for start in range(0, len(order), batch_size):

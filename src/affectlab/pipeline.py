@@ -13,7 +13,7 @@ import threading
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -198,15 +198,18 @@ class Pipeline:
 
     @torch.inference_mode()
     def predict_outputs(self, texts: str | Sequence[str], batch_size: int = 64, progress: bool = False,
-                        conversation: bool = False, speakers: Sequence[str | None] | None = None) -> dict[str, np.ndarray]:
-        """Every task's probabilities (classification) or values (regression), [N, outputs]."""
+                        conversation: bool = False, speakers: Sequence[str | None] | None = None,
+                        tags: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+        """Every task's probabilities (classification) or values (regression), [N, outputs].
+        ``tags`` (e.g. ``{"scenario": "work"}``, or a list per text) feed models trained with
+        ``features.tags``."""
         from .inference_inputs import INPUT_KINDS
 
         texts = self._check(texts)
         build = INPUT_KINDS.get(self.input_spec["kind"])
         parts: dict[str, list[np.ndarray]] = {}
         for batch, order in build(self, texts, batch_size=batch_size, progress=progress,
-                                  conversation=conversation, speakers=speakers):
+                                  conversation=conversation, speakers=speakers, tags=tags):
             outputs = self.model(**{k: v.to(self.device) for k, v in batch.items()})
             if isinstance(outputs, torch.Tensor):
                 outputs = {self.primary: outputs}
@@ -236,9 +239,10 @@ class Pipeline:
         return self.predict_outputs(texts, batch_size, progress, conversation)[self.primary]
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 64, progress: bool = False,
-                conversation: bool = False, speakers: Sequence[str | None] | None = None) -> list[Prediction]:
+                conversation: bool = False, speakers: Sequence[str | None] | None = None,
+                tags: Mapping[str, Any] | None = None) -> list[Prediction]:
         texts = self._check(texts)
-        outputs = self.predict_outputs(texts, batch_size, progress, conversation, speakers)
+        outputs = self.predict_outputs(texts, batch_size, progress, conversation, speakers, tags)
         predictions = []
         for i, text in enumerate(texts):
             tasks = {name: self._task_output(name, values[i]) for name, values in outputs.items()}
@@ -279,7 +283,7 @@ def build_model(model_spec: dict[str, Any], path: Path | None = None) -> nn.Modu
     for name, part in model_spec["encoders"].items():
         config = EncoderConfig.model_validate(part["config"])
         weights = None if path is None or config.finetune == "frozen" else path / "encoders" / name
-        encoders[name] = TrainableTextEncoder(config, weights)
+        encoders[name] = TrainableTextEncoder(config, weights, part.get("added_tokens", ()))
     heads = {task: create_model(head["name"], **head["kwargs"]) for task, head in model_spec["heads"].items()}
     return ComposedModel(encoders, heads)
 

@@ -86,3 +86,23 @@ def test_a_missing_task_column_names_the_yaml_key(tmp_path, tiny_encoder_dir):
     config, _ = _config(tmp_path, tiny_encoder_dir, affect={"values": ["arousal"]})
     with pytest.raises(ConfigError, match=r"tasks.affect.values.*arousal"):
         prepare_data(config)
+
+
+def test_scenario_tags_train_with_lora_and_a_reloaded_pipeline_reads_them(tmp_path, tiny_encoder_dir):
+    csv, table = _csv(tmp_path)
+    table["scenario"] = ["work" if i % 2 else "family" for i in range(len(table))]
+    table.to_csv(csv, index=False)
+    data = toy_config(csv, tiny_encoder_dir, tmp_path / "cache", features={"max_length": 32, "tags": ["scenario"]},
+                      model={"encoder": {"path": str(tiny_encoder_dir), "finetune": "lora"}, "dropout": 0.1},
+                      training={"epochs": 2, "patience": 2, "batch_size": 8, "lr": 1e-3, "encoder_lr": 1e-2})
+    result = run_experiment(config_from_dict(data), out_dir=tmp_path / "runs")
+    pipeline = Pipeline.load(result.run_dir / "pipeline")
+    spec = pipeline.spec["model"]["encoders"]["text"]
+    assert spec["added_tokens"] == ["[scenario=?]", "[scenario=family]", "[scenario=work]"]
+    text = "Well, that went well."
+    probs = {s: pipeline.predict_outputs([text], tags={"scenario": s})["label"] for s in ("work", "family", "zoo")}
+    assert not np.allclose(probs["work"], probs["family"])  # the tag rows were trained and saved
+    unknown = pipeline.predict_outputs([text], tags={"scenario": None})["label"]
+    np.testing.assert_allclose(probs["zoo"], unknown)  # an unseen value reads as [scenario=?]
+    again = Pipeline.load(result.run_dir / "pipeline").predict_outputs([text], tags={"scenario": "work"})["label"]
+    np.testing.assert_allclose(again, probs["work"], atol=1e-6)

@@ -53,3 +53,31 @@ def test_collate_pads_per_batch_and_marks_focus(tokenizer):
     assert batch["text_ids"].shape[1] == max(len(i["ids"]) for i in items[:2])
     assert batch["text_focus"].sum(1).tolist() == [items[0]["focus"][1] - items[0]["focus"][0],
                                                    items[1]["focus"][1] - items[1]["focus"][0]]
+
+
+def test_tags_are_one_special_token_each_after_cls(tiny_encoder_dir):
+    from affectlab.features.tokens import tag_token, tag_vocabulary
+    from affectlab.models.text_encoder import load_tokenizer
+
+    table = _table().assign(scenario=["Work place", "work place", None, "family"])
+    vocab = tag_vocabulary(table.iloc[:2], ["scenario"])  # "family" is never seen in training
+    assert vocab == ["[scenario=?]", "[scenario=work_place]"]
+    tokenizer = load_tokenizer(str(tiny_encoder_dir), vocab)
+    items = token_items(tokenizer, table, DialogueWindow(past=1, max_length=64, tags=("scenario",)))
+    ids = tokenizer.convert_tokens_to_ids(vocab)
+    assert [item["ids"][1] for item in items] == [ids[1], ids[1], ids[0], ids[0]]  # unseen and missing: ?
+    assert "work" not in _focus(tokenizer, items[1])
+    assert tag_token("topic", "  Big  Bang ") == "[topic=big_bang]"
+
+
+def test_tags_count_against_max_length_and_never_cut_the_current_utterance(tiny_encoder_dir):
+    from affectlab.models.text_encoder import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_encoder_dir), ["[scenario=?]", "[topic=?]"])
+    table = _table()
+    alone = token_items(tokenizer, table, DialogueWindow(max_length=256))[2]
+    current = alone["focus"][1] - alone["focus"][0]
+    limit = current + 2 + 2 + 3  # [CLS] [SEP], two tags, room for a little context only
+    items = token_items(tokenizer, table, DialogueWindow(past=2, max_length=limit, tags=("scenario", "topic")))
+    assert all(len(item["ids"]) <= limit for item in items)
+    assert _focus(tokenizer, items[2]) == _focus(tokenizer, alone)

@@ -99,6 +99,8 @@ class FeaturesConfig(_Strict):
     future: int = Field(0, ge=0, description="following dialogue turns in a trainable encoder's input "
                         "(offline analysis only: a live conversation has no future)")
     speakers: bool = Field(True, description="trainable encoders: prefix each turn with its speaker's name")
+    tags: list[str] = Field(default_factory=list, description="trainable encoders: columns (scenario, "
+                            "topic) whose value is one special token after [CLS], e.g. [scenario=work]")
     batch_size: int = Field(64, ge=1)
     device: str = "auto"
     cache_dir: str | None = None
@@ -237,7 +239,7 @@ ADDED_FIELDS = (("features", "modality"), ("features", "audio"), ("training", "m
                 ("training", "scheduler_interval"), ("training", "warmup_ratio"),
                 ("training", "bucket_by_length"), ("training", "eval_batch_size"))
 #: Trainable encoders and their token windows.
-ADDED_FIELDS += (("model", "encoder"), ("features", "future"), ("features", "speakers"))
+ADDED_FIELDS += (("model", "encoder"), ("features", "future"), ("features", "speakers"), ("features", "tags"))
 
 #: Further tasks beside ``labels``.
 ADDED_FIELDS += (("tasks",),)

@@ -126,15 +126,20 @@ def _feature_inputs(config: ExperimentConfig, data: PreparedData) -> PreparedRun
 @INPUT_BUILDERS.register("tokens")
 def _token_inputs(config: ExperimentConfig, data: PreparedData) -> PreparedRun:
     """Token windows (utterance + dialogue context) for a trainable encoder, padded per batch."""
-    from ..features.tokens import TokenCollate, token_items
+    from ..features.tokens import TokenCollate, tag_vocabulary, token_items
     from ..models.text_encoder import load_tokenizer
 
     fc = config.features
     if fc.mode != "flat":
         raise ConfigError("a trainable encoder reads flat token windows; set features.mode: flat")
-    tokenizer = load_tokenizer(config.model.encoder.path)
     window = token_window(config)
     table = data.corpus.table
+    missing = [c for c in window.tags if c not in table.columns]
+    if missing:
+        raise ConfigError(f"features.tags {missing} are not columns of corpus {data.corpus.name!r}; "
+                          f"columns: {list(table.columns)}")
+    added = tag_vocabulary(table[table["split"] == "train"], window.tags)  # values seen in training
+    tokenizer = load_tokenizer(config.model.encoder.path, added)
     items = token_items(tokenizer, table, window)
     collate = TokenCollate(tokenizer.pad_token_id, prefix=TOKENS.name)
     split = table["split"].to_numpy()
@@ -144,7 +149,8 @@ def _token_inputs(config: ExperimentConfig, data: PreparedData) -> PreparedRun:
         if len(index):
             datasets[name] = CollatedDataset([items[i] for i in index], collate, data.targets(index),
                                              lengths=[len(items[i]["ids"]) for i in index])
-    info = {"window": window.to_dict(), "mean_tokens": float(np.mean([len(i["ids"]) for i in items]))}
+    info = {"window": window.to_dict(), "mean_tokens": float(np.mean([len(i["ids"]) for i in items])),
+            **({"added_tokens": added} if added else {})}
     return PreparedRun(data, FeatureSet({}, list(table["uid"]), None, info), datasets, 0)
 
 
@@ -152,7 +158,8 @@ def token_window(config: ExperimentConfig):
     from ..features.tokens import DialogueWindow
 
     fc = config.features
-    return DialogueWindow(past=fc.context, future=fc.future, speakers=fc.speakers, max_length=fc.max_length)
+    return DialogueWindow(past=fc.context, future=fc.future, speakers=fc.speakers, max_length=fc.max_length,
+                          tags=tuple(fc.tags))
 
 
 def prepare_run(config: ExperimentConfig, data_root: str | Path | None = None,

@@ -11,13 +11,14 @@ from ..training import build_loss
 from .config import ExperimentConfig
 
 def build_model(config: ExperimentConfig, input_dim: int, n_classes: int,
-                further_tasks: dict[str, int] | None = None):
+                further_tasks: dict[str, int] | None = None, added_tokens: list[str] | None = None):
     """The model a config describes, and the kwargs that rebuild it (stored in the pipeline).
     Settings a model does not take (an aggregator for a CNN) are left out. With
     ``model.encoder`` the model is composed: the trainable encoder, then one head
-    ``model.name`` over its vector per task (``label``, then ``further_tasks``: name → outputs)."""
+    ``model.name`` over its vector per task (``label``, then ``further_tasks``: name → outputs);
+    ``added_tokens`` (dialogue tags) get embedding rows in the encoder."""
     if config.model.encoder is not None:
-        return build_composed(config, {"label": n_classes, **(further_tasks or {})})
+        return build_composed(config, {"label": n_classes, **(further_tasks or {})}, added_tokens=added_tokens)
     kwargs = model_arguments(
         config.model.name, input_dim=input_dim, n_classes=n_classes, hidden=config.model.hidden,
         dropout=config.model.dropout, aggregator=config.model.aggregator,
@@ -73,14 +74,15 @@ def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelS
 
 
 
-def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=None):
+def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=None,
+                   added_tokens: list[str] | None = None):
     """Encoder (``model.encoder``) → one head ``model.name`` per task; returns the model and the
     spec that rebuilds it (each part's own config)."""
     from ..models.composed import ComposedModel
     from ..models.inputs import TOKENS
     from ..models.text_encoder import TrainableTextEncoder
 
-    encoder = TrainableTextEncoder(config.model.encoder, weights_dir)
+    encoder = TrainableTextEncoder(config.model.encoder, weights_dir, added_tokens or ())
     heads, head_specs = {}, {}
     for task, n_out in tasks.items():
         kwargs = model_arguments(config.model.name, input_dim=encoder.out_dim, n_classes=n_out,

@@ -53,7 +53,8 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
     prepared = prepared or prepare_run(config, data_root)
     generator = seed_everything(config.seed)
     model, model_kwargs = build_model(config, prepared.input_dim, len(prepared.data.scheme),
-                                      {name: t.width for name, t in prepared.data.tasks.items()})
+                                      {name: t.width for name, t in prepared.data.tasks.items()},
+                                      prepared.features.info.get("added_tokens"))
     trainer = Trainer(model, build_objective(config, prepared), config.training, multi_label=prepared.data.scheme.multi_label,
                       augment=build_augment(config), generator=generator)
     fit = trainer.fit(prepared.datasets["train"], prepared.datasets["dev"], checkpoint_dir=checkpoints)

@@ -7,9 +7,14 @@ is longer than ``max_length``; context turns fill what is left, nearest first (a
 its end, a future turn its start). ``focus`` marks the current utterance's tokens, so pooling
 can read the utterance in context rather than the whole window. Token ids stay integers and are
 padded per batch (``collate``).
+
+``tags`` names columns (scenario, topic) whose value becomes one special token right after
+``[CLS]`` — ``[scenario=work]`` — learned like any embedding (``tag_vocabulary`` lists them
+from the training rows, plus ``[scenario=?]`` for a value never seen in training).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any, Sequence
 
@@ -26,9 +31,51 @@ class DialogueWindow:
     future: int = 0
     speakers: bool = True
     max_length: int = 128
+    tags: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tags", tuple(self.tags))  # a list from JSON reads the same
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if not self.tags:  # windows saved before tags existed read the same
+            del data["tags"]
+        else:
+            data["tags"] = list(self.tags)
+        return data
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
+
+
+def tag_token(column: str, value: Any) -> str:
+    """``[column=value]`` (lower case, spaces as ``_``); ``[column=?]`` for a missing value."""
+    text = "?" if _blank(value) else re.sub(r"\s+", "_", str(value).strip().lower())
+    return f"[{column}={text}]"
+
+
+def tag_vocabulary(table: pd.DataFrame, columns: Sequence[str]) -> list[str]:
+    """The tag tokens a table's rows use (per column, sorted), each column's ``[c=?]`` first."""
+    tokens: list[str] = []
+    for column in columns:
+        values = table[column].tolist() if column in table.columns else []
+        tokens += [tag_token(column, None)] + sorted({tag_token(column, v) for v in values if not _blank(v)})
+    return tokens
+
+
+def _tag_ids(tokenizer, table: pd.DataFrame, columns: Sequence[str]) -> list[list[int]]:
+    """Per row, one token id per tag column; values the tokenizer does not know read as ``?``."""
+    vocab = tokenizer.get_vocab()
+    per_column = []
+    for column in columns:
+        unknown = vocab.get(tag_token(column, None))
+        if unknown is None:
+            raise ValueError(f"the tokenizer has no tag tokens for {column!r}: load it with the "
+                             "pipeline's added tokens")
+        values = table[column].tolist() if column in table.columns else [None] * len(table)
+        per_column.append([vocab.get(tag_token(column, v), unknown) for v in values])
+    return [list(row) for row in zip(*per_column)] if per_column else [[] for _ in range(len(table))]
 
 
 def turn_text(text: str, speaker: Any, with_speaker: bool) -> str:
@@ -63,10 +110,11 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
         past = context_index(frame, window.past)[0][:, :window.past] if window.past else None
         future = _future_index(frame, window.future) if window.future else None
     start, end = special_ids(tokenizer)
+    tags = _tag_ids(tokenizer, table, window.tags)
     items = []
     for i, current in enumerate(pieces):
-        budget = window.max_length - 3  # [CLS] … [SEP] current [SEP]
-        current = current[:window.max_length - 2]
+        budget = window.max_length - 3 - len(tags[i])  # [CLS] tags… … [SEP] current [SEP]
+        current = current[:window.max_length - 2 - len(tags[i])]
         budget -= len(current)
         before: list[list[int]] = []
         after: list[list[int]] = []
@@ -84,7 +132,7 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
                 piece = pieces[j][:budget - 1]
                 after.append(piece)
                 budget -= len(piece) + 1
-        ids = [start]  # without context: [CLS] current [SEP], the frozen encoder's own input
+        ids = [start, *tags[i]]  # without context or tags: [CLS] current [SEP], the frozen encoder's input
         for piece in before:
             ids += piece + [end]
         first = len(ids)

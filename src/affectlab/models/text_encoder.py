@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
@@ -59,8 +59,12 @@ def _load_hf(path: Path) -> nn.Module:
 class TrainableTextEncoder(nn.Module):
     """``forward(ids, mask, focus=None) -> [B, D]``."""
 
-    def __init__(self, config: EncoderConfig, weights_dir: str | Path | None = None) -> None:
+    def __init__(self, config: EncoderConfig, weights_dir: str | Path | None = None,
+                 added_tokens: Sequence[str] = ()) -> None:
+        """``added_tokens`` (dialogue tags such as ``[scenario=work]``) get new embedding rows,
+        trained with the encoder (LoRA: those rows only, saved in the adapter)."""
         super().__init__()
+        self.added_tokens = list(added_tokens)
         if config.layers not in LAYER_COMBINATIONS:
             raise ConfigError(f"model.encoder.layers must be one of {list(LAYER_COMBINATIONS)}, got {config.layers!r}")
         if get_pooler(config.pooling).needs_idf:
@@ -69,6 +73,7 @@ class TrainableTextEncoder(nn.Module):
         self.base_path = resolve_encoder_path(config.path)
         source = Path(weights_dir) / "model" if weights_dir and config.finetune == "full" else self.base_path
         model = _load_hf(source)
+        new_rows = self._add_token_rows(model)
         if config.gradient_checkpointing:
             model.gradient_checkpointing_enable()
         if config.finetune == "frozen":
@@ -86,9 +91,27 @@ class TrainableTextEncoder(nn.Module):
                                       f"{config.path!r}; its linear layers: {sorted(names)}")
                 model = get_peft_model(model, LoraConfig(r=config.lora.r, lora_alpha=config.lora.alpha,
                                                          lora_dropout=config.lora.dropout,
-                                                         target_modules=config.lora.targets))
+                                                         target_modules=config.lora.targets,
+                                                         trainable_token_indices=new_rows or None))
         self.model = model
         self.out_dim = int(self._hf_config.hidden_size)
+
+    def _add_token_rows(self, model: nn.Module) -> list[int]:
+        """Embedding rows for ``added_tokens`` (ids after the base vocabulary, as the tokenizer
+        assigns them), initialised to the mean embedding — deterministic, so an untrained row
+        reads the same after a reload. Returns their ids."""
+        if not self.added_tokens:
+            return []
+        tokenizer = load_tokenizer(str(self.base_path), self.added_tokens)
+        ids = tokenizer.convert_tokens_to_ids(self.added_tokens)
+        embeddings = model.get_input_embeddings()
+        rows = embeddings.weight.shape[0]
+        if max(ids) >= rows:
+            mean = embeddings.weight.detach().mean(0)
+            model.resize_token_embeddings(max(ids) + 1, mean_resizing=False)
+            with torch.no_grad():
+                model.get_input_embeddings().weight[rows:] = mean
+        return list(ids)
 
     @property
     def _hf_config(self):
@@ -114,14 +137,16 @@ class TrainableTextEncoder(nn.Module):
 
     # --- persistence -----------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:
-        return {"config": self.config.model_dump(mode="json"), "fingerprint": encoder_fingerprint(self.base_path)}
+        return {"config": self.config.model_dump(mode="json"), "fingerprint": encoder_fingerprint(self.base_path),
+                **({"added_tokens": self.added_tokens} if self.added_tokens else {})}
 
     def save(self, directory: str | Path) -> None:
         """LoRA: ``adapter/`` (adapter weights only); full: ``model/`` (config + safetensors);
         frozen: nothing (the weights are the encoder's own files)."""
         directory = Path(directory)
-        if self.config.finetune == "lora":
-            self.model.save_pretrained(str(directory / "adapter"))
+        if self.config.finetune == "lora":  # tag rows: in the adapter's trainable tokens; the
+            # resized base rows are rebuilt deterministically, so the whole embedding is not saved
+            self.model.save_pretrained(str(directory / "adapter"), save_embedding_layers=False)
         elif self.config.finetune == "full":
             self.model.save_pretrained(str(directory / "model"), safe_serialization=True)
 
@@ -130,11 +155,15 @@ class TrainableTextEncoder(nn.Module):
         return True
 
     def tokenizer(self):
-        return load_tokenizer(str(self.base_path))
+        return load_tokenizer(str(self.base_path), self.added_tokens)
 
 
-def load_tokenizer(name_or_path: str = "default"):
-    """The tokenizer of a local encoder directory (``default``: the embedded MiniLM)."""
+def load_tokenizer(name_or_path: str = "default", added_tokens: Sequence[str] = ()):
+    """The tokenizer of a local encoder directory (``default``: the embedded MiniLM), with
+    ``added_tokens`` as special tokens (never split, ids in the order given)."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(resolve_encoder_path(name_or_path), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_path(name_or_path), local_files_only=True)
+    if added_tokens:
+        tokenizer.add_tokens(list(added_tokens), special_tokens=True)
+    return tokenizer
