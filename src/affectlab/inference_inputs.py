@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .errors import InputError
@@ -20,9 +19,11 @@ INPUT_KINDS: Registry[Batches] = Registry("pipeline input kind")
 
 
 def _dialogue_table(texts: Sequence[str], conversation: bool,
-                    speakers: Sequence[str | None] | None, tags: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                    speakers: Sequence[str | None] | None, tags: Mapping[str, Any] | None = None) -> "pd.DataFrame":
     """Independent texts are one-turn dialogues; a conversation is one dialogue in order.
     ``tags`` gives each tag column one value for every text, or a list of one per text."""
+    import pandas as pd  # here, not at import: a cold single prediction does not need it
+
     n = len(texts)
     table = pd.DataFrame({"text": list(texts),
                           "speaker": list(speakers) if speakers is not None else [None] * n,
@@ -60,7 +61,7 @@ def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bo
     from .features.text import encode_texts
 
     encoder = pipeline.cached("text_encoder", lambda: TextEncoder(
-        features["encoder"], device=features.get("device", "auto"), max_length=features["max_length"]))
+        features["encoder"], device=features.get("device", "auto"), max_length=features["max_length"], fast=True))
     variant = (features["layers"], features["pooling"])
     with pipeline._lock:  # one tokenizer, shared by threads
         arrays, mask = encode_texts(encoder, texts, [variant], mode=features["mode"], idf=pipeline.idf,

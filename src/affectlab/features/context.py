@@ -1,13 +1,19 @@
 """Dialogue context: each utterance sees the K turns before it in the same dialogue."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
-def context_index(table: pd.DataFrame, window: int) -> tuple[np.ndarray, np.ndarray]:
+def context_index(table: "pd.DataFrame", window: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices [N, window + 1] (oldest … current, -1 where the dialogue has no such turn)
     and the matching {0,1} mask. Rows without a dialogue id are their own one-turn dialogue."""
+    import pandas as pd  # here: a cold single prediction without context does not need it
+
     n = len(table)
     dialogue = table["dialogue"].astype(object).where(table["dialogue"].notna(),
                                                       pd.Series([f"\x00{i}" for i in range(n)],

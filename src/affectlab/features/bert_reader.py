@@ -1,0 +1,155 @@
+"""A frozen BERT-family encoder in plain torch, for fast cold starts at inference.
+
+Importing transformers and building an ``AutoModel`` costs seconds before the first prediction
+(transformers 5 imports most of its machinery for one BERT), while the forward pass of the
+embedded MiniLM takes milliseconds. This module reads a local BERT directory's ``config.json``,
+``model.safetensors`` and ``tokenizer.json`` (the Rust ``tokenizers`` library, which is what a
+transformers fast tokenizer wraps) and computes the same hidden states as ``BertModel`` in
+eval mode (``tests/features/test_bert_reader.py`` pins them to transformers').
+
+Only what the frozen path needs: absolute positions, token type 0, exact GELU, post-LayerNorm
+layers; ``readable(path)`` says whether a directory qualifies, else callers use transformers.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_ACTIVATIONS = {"gelu": F.gelu}
+
+
+def readable(path: str | Path) -> bool:
+    """A BERT directory with safetensors weights and a ``tokenizer.json`` this reader handles."""
+    path = Path(path)
+    files = [path / n for n in ("config.json", "model.safetensors", "tokenizer.json")]
+    if not all(f.is_file() for f in files):
+        return False
+    config = json.loads(files[0].read_text(encoding="utf-8"))
+    return (config.get("model_type") == "bert" and config.get("hidden_act") in _ACTIVATIONS
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and not config.get("is_decoder", False))
+
+
+class _Layer(nn.Module):
+    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float, act) -> None:
+        super().__init__()
+        self.heads = heads
+        self.query, self.key, self.value = (nn.Linear(hidden, hidden) for _ in range(3))
+        self.attention_out = nn.Linear(hidden, hidden)
+        self.attention_norm = nn.LayerNorm(hidden, eps=eps)
+        self.intermediate = nn.Linear(hidden, intermediate)
+        self.output = nn.Linear(intermediate, hidden)
+        self.output_norm = nn.LayerNorm(hidden, eps=eps)
+        self.act = act
+
+    def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+
+        def split(h: torch.Tensor) -> torch.Tensor:
+            return h.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+
+        context = F.scaled_dot_product_attention(split(self.query(x)), split(self.key(x)), split(self.value(x)),
+                                                 attn_mask=bias)
+        x = self.attention_norm(x + self.attention_out(context.transpose(1, 2).reshape(b, t, d)))
+        return self.output_norm(x + self.output(self.act(self.intermediate(x))))
+
+
+class BertReader(nn.Module):
+    """``forward(input_ids, attention_mask) -> hidden states`` (embeddings, then every layer)."""
+
+    def __init__(self, config: dict) -> None:
+        super().__init__()
+        hidden, eps = config["hidden_size"], config.get("layer_norm_eps", 1e-12)
+        self.word = nn.Embedding(config["vocab_size"], hidden)
+        self.position = nn.Embedding(config["max_position_embeddings"], hidden)
+        self.token_type = nn.Embedding(config.get("type_vocab_size", 2), hidden)
+        self.norm = nn.LayerNorm(hidden, eps=eps)
+        self.layers = nn.ModuleList(
+            _Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps,
+                   _ACTIVATIONS[config["hidden_act"]]) for _ in range(config["num_hidden_layers"]))
+        self.hidden_size = hidden
+
+    @classmethod
+    def load(cls, path: str | Path) -> "BertReader":
+        from safetensors.torch import load_file
+
+        path = Path(path)
+        with torch.device("meta"):  # no random init of weights that are replaced at once
+            model = cls(json.loads((path / "config.json").read_text(encoding="utf-8")))
+        weights = {k.removeprefix("bert."): v.float() for k, v in load_file(path / "model.safetensors").items()}
+        model.load_state_dict(_rename(weights, len(model.layers)), strict=True, assign=True)
+        return model.eval()
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        positions = torch.arange(input_ids.shape[1], device=input_ids.device)
+        x = self.norm(self.word(input_ids) + self.position(positions)[None] + self.token_type.weight[0])
+        # additive mask, as BertModel: padded keys get the dtype's minimum
+        bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        states = [x]
+        for layer in self.layers:
+            x = layer(x, bias)
+            states.append(x)
+        return tuple(states)
+
+
+def _rename(weights: dict[str, torch.Tensor], n_layers: int) -> dict[str, torch.Tensor]:
+    """transformers' BertModel names → this module's."""
+    out = {"word.weight": weights["embeddings.word_embeddings.weight"],
+           "position.weight": weights["embeddings.position_embeddings.weight"],
+           "token_type.weight": weights["embeddings.token_type_embeddings.weight"],
+           "norm.weight": weights["embeddings.LayerNorm.weight"], "norm.bias": weights["embeddings.LayerNorm.bias"]}
+    parts = {"query": "attention.self.query", "key": "attention.self.key", "value": "attention.self.value",
+             "attention_out": "attention.output.dense", "attention_norm": "attention.output.LayerNorm",
+             "intermediate": "intermediate.dense", "output": "output.dense", "output_norm": "output.LayerNorm"}
+    for i in range(n_layers):
+        for ours, theirs in parts.items():
+            for kind in ("weight", "bias"):
+                out[f"layers.{i}.{ours}.{kind}"] = weights[f"encoder.layer.{i}.{theirs}.{kind}"]
+    return out
+
+
+class FastTokenizer:
+    """``tokenizer.json`` through the ``tokenizers`` library: the subset of a transformers
+    tokenizer call the frozen encoder uses (ids with special tokens, truncation, padding)."""
+
+    def __init__(self, path: str | Path) -> None:
+        from tokenizers import Tokenizer
+
+        path = Path(path)
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.no_truncation()
+        settings = {}
+        config_file = path / "tokenizer_config.json"
+        if config_file.is_file():
+            settings = json.loads(config_file.read_text(encoding="utf-8"))
+        pad = settings.get("pad_token", "[PAD]")
+        pad = pad.get("content") if isinstance(pad, dict) else pad
+        self.pad_token_id = self._tokenizer.token_to_id(pad) or 0
+        self.vocab_size = self._tokenizer.get_vocab_size(with_added_tokens=False)
+
+    def __call__(self, texts: Sequence[str], truncation: bool = True, max_length: int = 512,
+                 padding: bool = False, return_tensors: str | None = None, **_) -> dict:
+        encodings = self._tokenizer.encode_batch(list(texts))
+        ids = [e.ids for e in encodings]
+        if truncation:  # keep the final special token ([SEP]) as transformers does
+            ids = [x if len(x) <= max_length else x[:max_length - 1] + x[-1:] for x in ids]
+        if not padding:
+            return {"input_ids": ids}
+        longest = max(len(x) for x in ids)
+        mask = [[1] * len(x) + [0] * (longest - len(x)) for x in ids]
+        ids = [x + [self.pad_token_id] * (longest - len(x)) for x in ids]
+        if return_tensors == "pt":
+            return _Batch(input_ids=torch.tensor(ids), attention_mask=torch.tensor(mask))
+        return {"input_ids": ids, "attention_mask": mask}
+
+
+class _Batch(dict):
+    def to(self, device) -> "_Batch":
+        return _Batch({k: v.to(device) for k, v in self.items()})
+
