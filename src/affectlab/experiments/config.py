@@ -118,6 +118,8 @@ class ModelConfig(_Strict):
 
 
 class LossConfig(_Strict):
+    """``ce`` (the default) reads as ``bce`` for a multi-label scheme; ``focal`` is single-label."""
+
     name: str = "ce"
     class_weighting: Literal["none", "balanced"] = "none"
     weight_clip: float | None = 10.0

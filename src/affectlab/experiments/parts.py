@@ -66,10 +66,12 @@ def build_objective(config: ExperimentConfig, prepared):
 
 
 def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):
+    """The primary task's loss; the default ``ce`` means per-label BCE on a multi-label scheme."""
     options = {"label_smoothing": config.loss.label_smoothing}
     if config.loss.gamma is not None:
         options["gamma"] = config.loss.gamma
-    return build_loss(config.loss.name, y_train, len(scheme), scheme.multi_label,
+    name = "bce" if scheme.multi_label and config.loss.name == "ce" else config.loss.name
+    return build_loss(name, y_train, len(scheme), scheme.multi_label,
                       config.loss.class_weighting, config.loss.weight_clip, **options)
 
 
