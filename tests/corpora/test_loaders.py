@@ -140,8 +140,9 @@ def write_iemocap(root: Path, nested: bool = True,
 # --- registry / API ----------------------------------------------------------------------------
 
 def test_registry_lists_every_loader():
-    assert list_corpora() == ["cremad", "emodb", "goemotions", "iemocap", "meld", "mustard",
-                              "ravdess", "savee", "tabular", "tess", "xed"]
+    assert list_corpora() == ["cremad", "emobank", "emodb", "goemotions", "iemocap", "isarcasmeval",
+                              "meld", "mustard", "ravdess", "sarcasm_headlines", "savee", "tabular",
+                              "tess", "xed"]
 
 
 def test_corpus_status_reports_found_missing_and_unlocated(tmp_path):

@@ -16,6 +16,7 @@ from .splits import SPLITTERS, Splitter, apply_split, check_leakage
 
 # Imported for their @register side effect.
 from . import goemotions, iemocap, meld, mustard, tabular, xed  # noqa: E402,F401  isort: skip
+from . import emobank, isarcasmeval, sarcasm_headlines  # noqa: E402,F401  isort: skip
 from . import cremad, emodb, ravdess, savee, tess  # noqa: E402,F401  isort: skip
 
 __all__ = [
