@@ -52,6 +52,30 @@ def test_predefined_reads_val_spellings_as_dev_and_refuses_other_values():
         apply_split(odd, "predefined")
 
 
+def test_predefined_dev_fraction_carves_whole_dialogues_from_train_only():
+    split = ["train"] * 100 + ["test"] * 20
+    corpus = make_corpus(120, split=split)
+    out = apply_split(corpus, "predefined", dev_fraction=0.2, seed=3).table
+    assert (out["split"].iloc[100:] == "test").all()  # test untouched
+    assert 12 <= (out["split"] == "dev").sum() <= 28
+    sides = out[out["split"] != "test"].groupby("dialogue")["split"].nunique()
+    assert (sides == 1).all()  # no conversation on both sides
+    again = apply_split(corpus, "predefined", dev_fraction=0.2, seed=3).table
+    assert out["split"].tolist() == again["split"].tolist()
+
+
+def test_predefined_dev_fraction_without_dialogues_is_stratified_and_refuses_a_dev_split():
+    corpus = make_corpus(120, split=["train"] * 100 + ["test"] * 20, dialogue=[None] * 120)
+    out = apply_split(corpus, "predefined", dev_fraction=0.2).table
+    dev = out[out["split"] == "dev"]
+    assert len(dev) == 20 and set(dev["label"]) == set(out["label"].iloc[:100])
+    with pytest.raises(ConfigError, match="has its own dev split"):
+        apply_split(make_corpus(8, split=["train"] * 4 + ["dev", "dev", "test", "test"]), "predefined",
+                    dev_fraction=0.1)
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        apply_split(corpus, "predefined", dev_fraction=1.5)
+
+
 def test_no_predefined_split_says_what_to_do():
     with pytest.raises(ConfigError) as info:
         apply_split(make_corpus(8), "predefined")

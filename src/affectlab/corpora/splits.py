@@ -158,9 +158,14 @@ def _carve_dev_groups(
 
 
 @SPLITTERS.register("predefined")
-def predefined(corpus: Corpus, require: Sequence[str] = ("train", "test")) -> np.ndarray:
+def predefined(corpus: Corpus, require: Sequence[str] = ("train", "test"), dev_fraction: float = 0.0,
+               seed: int = 0) -> np.ndarray:
     """Keep the dataset's own split (``val``/``validation``/``valid``, any case, read as dev);
-    refuse rows without one, values that are no split name, and missing required splits."""
+    refuse rows without one, values that are no split name, and missing required splits.
+
+    ``dev_fraction`` carves a dev split out of train for datasets released as train/test only
+    (iSarcasmEval, many user files): whole dialogues when the corpus has them (no conversation
+    on both sides), else label-stratified rows; test is never touched."""
     raw = corpus.table["split"]
     if raw.isna().any():
         raise ConfigError(
@@ -178,7 +183,22 @@ def predefined(corpus: Corpus, require: Sequence[str] = ("train", "test")) -> np
     if missing:
         raise ConfigError(f"corpus {corpus.name!r} has no {missing} split (has {sorted(set(split))}); "
                           f"{NO_SPLIT_ADVICE}")
-    return split.to_numpy(dtype=object)
+    split = split.to_numpy(dtype=object)
+    if dev_fraction:
+        if not 0 < dev_fraction < 1:
+            raise ConfigError(f"data.split.options.dev_fraction must be between 0 and 1, got {dev_fraction}")
+        if "dev" in set(split):
+            raise ConfigError(f"corpus {corpus.name!r} has its own dev split; drop data.split.options.dev_fraction")
+        train = np.flatnonzero(split == "train")
+        dialogues = corpus.table["dialogue"] if "dialogue" in corpus.table.columns else None
+        if dialogues is not None and dialogues.notna().any():
+            groups = np.where(dialogues.isna(), "uid:" + corpus.table["uid"].astype(str),
+                              dialogues.astype(str)).astype(object)
+            _, dev = _carve_dev_groups(groups, train, dev_fraction, seed)
+        else:
+            _, dev = _two_way(train, dev_fraction, _strata(corpus), seed)
+        split[dev] = "dev"
+    return split
 
 
 @SPLITTERS.register("stratified_kfold")

@@ -167,7 +167,9 @@ def prepare_run(config: ExperimentConfig, data_root: str | Path | None = None,
     data = data or prepare_data(config, data_root)
     prepared = INPUT_BUILDERS.get(input_kind(config))(config, data)
     if "dev" not in prepared.datasets:
-        raise ConfigError("early stopping needs a 'dev' split; use a splitter with a validation part")
+        raise ConfigError("early stopping needs a 'dev' split: for a train/test release carve one from train "
+                          "with data.split.options.dev_fraction: 0.1 (predefined), or use a splitter with a "
+                          "validation part")
     return prepared
 
 
