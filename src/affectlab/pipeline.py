@@ -284,7 +284,13 @@ def build_model(model_spec: dict[str, Any], path: Path | None = None) -> nn.Modu
         config = EncoderConfig.model_validate(part["config"])
         weights = None if path is None or config.finetune == "frozen" else path / "encoders" / name
         encoders[name] = TrainableTextEncoder(config, weights, part.get("added_tokens", ()))
-    heads = {task: create_model(head["name"], **head["kwargs"]) for task, head in model_spec["heads"].items()}
+    from .models.adversary import AdversarialHead
+
+    heads = {}
+    for task, head in model_spec["heads"].items():
+        heads[task] = create_model(head["name"], **head["kwargs"])
+        if head.get("adversarial"):  # identity forward: wrapped only so the weight names match
+            heads[task] = AdversarialHead(heads[task])
     return ComposedModel(encoders, heads)
 
 

@@ -106,3 +106,22 @@ def test_scenario_tags_train_with_lora_and_a_reloaded_pipeline_reads_them(tmp_pa
     np.testing.assert_allclose(probs["zoo"], unknown)  # an unseen value reads as [scenario=?]
     again = Pipeline.load(result.run_dir / "pipeline").predict_outputs([text], tags={"scenario": "work"})["label"]
     np.testing.assert_allclose(again, probs["work"], atol=1e-6)
+
+
+def test_an_adversarial_domain_task_trains_behind_gradient_reversal_and_reloads(tmp_path, tiny_encoder_dir):
+    from affectlab.models.adversary import AdversarialHead
+
+    csv, table = _csv(tmp_path)
+    table["source"] = ["films" if i % 2 else "tweets" for i in range(len(table))]
+    table.to_csv(csv, index=False)
+    data = toy_config(csv, tiny_encoder_dir, tmp_path / "cache", features={"max_length": 32},
+                      model={"encoder": {"path": str(tiny_encoder_dir), "finetune": "full"}, "dropout": 0.1},
+                      training={"epochs": 3, "patience": 3, "batch_size": 8, "lr": 1e-3, "encoder_lr": 1e-4})
+    data["tasks"] = {"domain": {"labels": {"scheme": "source", "classes": ["films", "tweets"], "column": "source"},
+                                "adversarial": True, "ramp_epochs": 2, "coefficient": 0.5, "weight": 0.3}}
+    result = run_experiment(config_from_dict(data), out_dir=tmp_path / "runs")
+    assert "weighted_f1" in result.results["tasks"]["domain"]["test"]  # how well the adversary still reads it
+    pipeline = Pipeline.load(result.run_dir / "pipeline")
+    assert isinstance(pipeline.model.heads["domain"], AdversarialHead)
+    (prediction,) = pipeline.predict(["Oh really? Great."])
+    assert set(prediction.tasks["domain"]["probabilities"]) == {"films", "tweets"}

@@ -160,6 +160,11 @@ class TaskConfig(_Strict):
     values: list[str] | None = Field(None, description="numeric columns this task regresses (MSE)")
     loss: LossConfig = Field(default_factory=LossConfig)
     weight: float = Field(1.0, gt=0, description="this task's loss weight in the total")
+    adversarial: bool = Field(False, description="a gradient-reversal layer in front of this task's head: "
+                              "the encoder learns to remove what the head predicts (e.g. the source domain)")
+    coefficient: float = Field(1.0, gt=0, description="adversarial: the reversal's final strength")
+    ramp_epochs: int = Field(2, ge=0, description="adversarial: epochs over which the strength rises from 0 "
+                             "(Ganin & Lempitsky's schedule); 0 = full strength from the start")
 
     @model_validator(mode="after")
     def _one_target(self) -> "TaskConfig":

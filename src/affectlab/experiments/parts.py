@@ -65,6 +65,20 @@ def build_objective(config: ExperimentConfig, prepared):
                       *(objective_task(config, t, train_index) for t in data.tasks.values())])
 
 
+def build_callbacks(config: ExperimentConfig, model) -> list:
+    """Per-epoch hooks a config implies: the strength of every adversarial head's gradient
+    reversal, ramped from 0 to its ``coefficient`` over ``ramp_epochs``."""
+    from ..training.callbacks import Ramp
+
+    callbacks = []
+    for name, task in config.tasks.items():
+        if task.adversarial and task.ramp_epochs:
+            reversal = model.heads[name].reversal
+            callbacks.append(Ramp(lambda value, r=reversal: setattr(r, "coefficient", value),
+                                  epochs=task.ramp_epochs, end=task.coefficient))
+    return callbacks
+
+
 def build_loss_for(config: ExperimentConfig, y_train: np.ndarray, scheme: LabelScheme):
     """The primary task's loss; the default ``ce`` means per-label BCE on a multi-label scheme."""
     options = {"label_smoothing": config.loss.label_smoothing}
@@ -84,6 +98,8 @@ def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=
     from ..models.inputs import TOKENS
     from ..models.text_encoder import TrainableTextEncoder
 
+    from ..models.adversary import AdversarialHead
+
     encoder = TrainableTextEncoder(config.model.encoder, weights_dir, added_tokens or ())
     heads, head_specs = {}, {}
     for task, n_out in tasks.items():
@@ -92,5 +108,9 @@ def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=
         kwargs.update(config.model.options)
         heads[task] = create_model(config.model.name, **kwargs)
         head_specs[task] = {"name": config.model.name, "kwargs": kwargs}
+        if task in config.tasks and config.tasks[task].adversarial:
+            heads[task] = AdversarialHead(heads[task], coefficient=0.0 if config.tasks[task].ramp_epochs
+                                          else config.tasks[task].coefficient)
+            head_specs[task]["adversarial"] = True
     spec = {"name": "composed", "encoders": {TOKENS.name: encoder.spec()}, "heads": head_specs}
     return ComposedModel({TOKENS.name: encoder}, heads), spec

@@ -12,7 +12,7 @@ from ..training.checkpoint import remove_checkpoint
 from .config import ExperimentConfig, config_identity
 from .data import PreparedData, prepare_data
 from .inputs import PreparedRun, extract_for, feature_variant, make_datasets, prepare_run
-from .parts import build_augment, build_loss_for, build_model, build_objective
+from .parts import build_augment, build_callbacks, build_loss_for, build_model, build_objective
 from .results import RunResult, finish_run
 
 __all__ = ["PreparedData", "PreparedRun", "RunResult", "build_augment", "build_loss_for", "build_model",
@@ -56,7 +56,7 @@ def run_experiment(config: ExperimentConfig, *, data_root: str | Path | None = N
                                       {name: t.width for name, t in prepared.data.tasks.items()},
                                       prepared.features.info.get("added_tokens"))
     trainer = Trainer(model, build_objective(config, prepared), config.training, multi_label=prepared.data.scheme.multi_label,
-                      augment=build_augment(config), generator=generator)
+                      augment=build_augment(config), generator=generator, callbacks=build_callbacks(config, model))
     fit = trainer.fit(prepared.datasets["train"], prepared.datasets["dev"], checkpoint_dir=checkpoints)
     if not distributed.is_main():
         distributed.barrier()
