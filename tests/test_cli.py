@@ -279,6 +279,11 @@ def test_run_prints_dev_and_test_metrics_side_by_side(tmp_path, capsys, monkeypa
     assert lines[1].split() == ["accuracy", "0.5000", "0.6000"]
     assert lines[-1].split() == ["uar", "-", "0.3500"]  # a metric only one split has
     assert cli.metrics_table({"test": {"accuracy": 1.0}}).splitlines()[1].split() == ["accuracy", "-", "1.0000"]
+    tasks = cli.metrics_table({"test": {"accuracy": 1.0}, "tasks": {
+        "sentiment": {"dev": {"weighted_f1": 0.7}, "test": {"weighted_f1": 0.71}},
+        "vad": {"dev": {"mean_pearson_r": 0.4}, "test": {"mean_pearson_r": 0.41, "mean_mae": 0.2}}}}).splitlines()
+    assert tasks[3:5] == ["task sentiment     dev    test", "weighted_f1     0.7000  0.7100"]
+    assert tasks[-2].split() == ["mean_pearson_r", "0.4000", "0.4100"] and tasks[-1].split() == ["mean_mae", "-", "0.2000"]
 
 
 # ---- cold start ----------------------------------------------------------------------------

@@ -323,20 +323,27 @@ def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str =
 
 
 # ---- run -----------------------------------------------------------------------------------
-def metrics_table(results: dict) -> str:
-    """metric | dev | test for the headline metrics a run recorded (dev left blank if absent)."""
-    from .evaluation.metrics import metric_names  # the one metric list (evaluation.metrics.METRIC_INFO)
+REGRESSION_METRICS = ("mean_pearson_r", "mean_mae", "mean_rmse")
 
-    test, dev = results.get("test", {}) or {}, results.get("dev", {}) or {}
-    keys = [k for k in metric_names() if k in test or k in dev]
+
+def metrics_table(results: dict) -> str:
+    """metric | dev | test for the headline metrics a run recorded (dev left blank if absent),
+    then one block per further task (``tasks:``) on its labelled rows."""
+    from .evaluation.metrics import metric_names  # the one metric list (evaluation.metrics.METRIC_INFO)
 
     def show(split: dict, k: str) -> str:
         value = split.get(k)
         return f"{value:.4f}" if isinstance(value, (int, float)) else "-"
 
-    width = max([len("metric"), *map(len, keys)])
-    lines = [f"{'metric':<{width}}  {'dev':>6}  {'test':>6}"]
-    lines += [f"{k:<{width}}  {show(dev, k):>6}  {show(test, k):>6}" for k in keys]
+    def block(title: str, dev: dict, test: dict) -> list[str]:
+        keys = [k for k in (*metric_names(), *REGRESSION_METRICS) if k in test or k in dev]
+        width = max([len(title), *map(len, keys)])
+        return [f"{title:<{width}}  {'dev':>6}  {'test':>6}",
+                *(f"{k:<{width}}  {show(dev, k):>6}  {show(test, k):>6}" for k in keys)]
+
+    lines = block("metric", results.get("dev", {}) or {}, results.get("test", {}) or {})
+    for name, task in (results.get("tasks") or {}).items():
+        lines += ["", *block(f"task {name}", task.get("dev", {}), task.get("test", {}))]
     return "\n".join(lines)
 
 
