@@ -67,7 +67,7 @@ def test_multi_task_run_reports_every_task_and_its_pipeline_predicts_them(tmp_pa
 
 @pytest.mark.parametrize("tasks, message", [
     ({"sentiment": {"labels": {"scheme": "sentiment3"}, "values": ["valence"]}}, "either labels"),
-    ({"sentiment": {}}, "either labels"),
+    ({"sentiment": {}}, "has no targets"),
     ({"label": {"values": ["valence"]}}, "'label' is the task"),
 ])
 def test_bad_task_declarations_say_what_to_write(tmp_path, tiny_encoder_dir, tasks, message):

@@ -151,13 +151,31 @@ class AugmentConfig(_Strict):
     stretch: SpecStretchConfig = Field(default_factory=SpecStretchConfig)
 
 
-class TaskConfig(_Strict):
-    """A further prediction target beside ``labels`` (task ``label``): a classification over
-    its own ``labels`` or a regression over ``values`` columns; a row without a value for it is
-    left out of its loss and reports only (``experiments.tasks``)."""
+class TargetConfig(_Strict):
+    """Where one task's targets come from in one corpus: a classification over ``labels`` or a
+    regression over numeric ``values`` columns."""
 
     labels: LabelsConfig | None = None
     values: list[str] | None = Field(None, description="numeric columns this task regresses (MSE)")
+
+    @property
+    def declared(self) -> bool:
+        return self.labels is not None or bool(self.values)
+
+    @model_validator(mode="after")
+    def _at_most_one_target(self) -> "TargetConfig":
+        if self.labels is not None and self.values:
+            raise PydanticCustomError("task", "give a task either labels (classification) or values "
+                                      "(a list of numeric columns to regress), not both")
+        return self
+
+
+class TaskConfig(TargetConfig):
+    """A further prediction target beside ``labels`` (task ``label``): a classification over
+    its own ``labels`` or a regression over ``values`` columns of ``data``'s corpus — or neither,
+    when only ``sources`` label it; a row without a value for it is left out of its loss and
+    reports only (``experiments.tasks``)."""
+
     loss: LossConfig = Field(default_factory=LossConfig)
     weight: float = Field(1.0, gt=0, description="this task's loss weight in the total")
     adversarial: bool = Field(False, description="a gradient-reversal layer in front of this task's head: "
@@ -166,12 +184,29 @@ class TaskConfig(_Strict):
     ramp_epochs: int = Field(2, ge=0, description="adversarial: epochs over which the strength rises from 0 "
                              "(Ganin & Lempitsky's schedule); 0 = full strength from the start")
 
-    @model_validator(mode="after")
-    def _one_target(self) -> "TaskConfig":
-        if (self.labels is None) == (not self.values):
-            raise PydanticCustomError("task", "give a task either labels (classification) or values "
-                                      "(a list of numeric columns to regress), not both")
-        return self
+
+class SourceConfig(_Strict):
+    """A further corpus in the run (``sources:``): its rows train, and are evaluated on, the
+    tasks it labels (``label`` is the primary task); every other task is missing on them."""
+
+    name: str | None = Field(None, description="its value in the `source` column (default: the corpus name)")
+    data: DataConfig
+    labels: dict[str, TargetConfig] = Field(description="task -> this corpus's targets for it")
+    oversample: int | None = Field(None, ge=1, description="pinned examples: every row appears this many "
+                                   "times in every epoch, outside the per-source sampling")
+
+    @property
+    def source_name(self) -> str:
+        return self.name or self.data.corpus
+
+
+class SamplingConfig(_Strict):
+    """How an epoch draws rows from several corpora (``sources:``): each corpus contributes
+    ``min(rows, cap)``; with ``temperature`` T > 1 the shares flatten towards uniform
+    (p ∝ n^(1/T)), so a small corpus is not drowned by a large one."""
+
+    temperature: float = Field(1.0, ge=1.0)
+    cap: int | None = Field(None, ge=1, description="at most this many rows of one corpus per epoch")
 
 
 class ExperimentConfig(_Strict):
@@ -180,6 +215,9 @@ class ExperimentConfig(_Strict):
     labels: LabelsConfig
     tasks: dict[str, TaskConfig] = Field(
         default_factory=dict, description="further tasks, each with its own head on a composed model")
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="further corpora, each labelling some of the tasks")
+    sampling: SamplingConfig = Field(default_factory=SamplingConfig)
     features: FeaturesConfig = Field(default_factory=FeaturesConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     loss: LossConfig = Field(default_factory=LossConfig)
@@ -194,6 +232,24 @@ class ExperimentConfig(_Strict):
                                       "full, lora, or frozen) so each task gets a head on it")
         if "label" in self.tasks:
             raise PydanticCustomError("tasks", "'label' is the task `labels` describes; name further tasks otherwise")
+        if self.sources and self.model.encoder is None:
+            raise PydanticCustomError("sources", "sources need a composed model: set model.encoder")
+        names = [self.data.corpus, *(s.source_name for s in self.sources)]
+        if len(set(names)) != len(names):
+            raise PydanticCustomError("sources", f"source names must differ (data's corpus and every source; "
+                                      f"give a source a name:), got {names}")
+        for source in self.sources:
+            unknown = sorted(set(source.labels) - {"label", *self.tasks})
+            if unknown:
+                raise PydanticCustomError("sources", f"source {source.source_name!r} labels {unknown}, which are not "
+                                          f"tasks: declare them under tasks: (known: label, {', '.join(self.tasks)})")
+            empty = sorted(t for t, target in source.labels.items() if not target.declared)
+            if empty:
+                raise PydanticCustomError("sources", f"source {source.source_name!r}: give labels or values for {empty}")
+        for name, task in self.tasks.items():
+            if not task.declared and not any(name in s.labels for s in self.sources):
+                raise PydanticCustomError("tasks", f"task {name!r} has no targets: give it labels or values, or "
+                                          "label it in a source")
         return self
 
 
@@ -251,6 +307,9 @@ ADDED_FIELDS += (("model", "encoder"), ("features", "future"), ("features", "spe
 #: Further tasks beside ``labels``.
 ADDED_FIELDS += (("tasks",),)
 
+#: Further corpora and how an epoch samples them.
+ADDED_FIELDS += (("sources",), ("sampling",))
+
 #: A config's own label set (``affectlab.labels.from_config``).
 ADDED_FIELDS += (("labels", "classes"), ("labels", "multi_label"), ("labels", "map"), ("labels", "aliases"))
 
@@ -272,7 +331,7 @@ def config_identity(config: ExperimentConfig) -> dict[str, Any]:
 
 def _defaults() -> dict[str, Any]:
     """Every section at its defaults (``data`` and ``labels`` have required fields: left out)."""
-    return {"tasks": {}, "features": FeaturesConfig().model_dump(mode="json"),
+    return {"tasks": {}, "sources": [], "sampling": SamplingConfig().model_dump(mode="json"), "features": FeaturesConfig().model_dump(mode="json"),
             "model": ModelConfig().model_dump(mode="json"),
             "training": TrainingConfig().model_dump(mode="json"),
             "augment": AugmentConfig().model_dump(mode="json")}

@@ -37,10 +37,12 @@ class PreparedData:
     y: np.ndarray
     notes: dict[str, Any]
     tasks: dict[str, TaskTargets] = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)  # several corpora: the table's `source` values
 
     def targets(self, index: np.ndarray):
-        """Targets of rows ``index``: the primary array alone, or ``{task: array}`` with further tasks."""
-        if not self.tasks:
+        """Targets of rows ``index``: the primary array alone, or ``{task: array}`` with further
+        tasks or corpora (where the primary task may be missing too)."""
+        if not self.tasks and not self.sources:
             return self.y[index]
         return {PRIMARY: self.y[index], **{name: t.y[index] for name, t in self.tasks.items()}}
 
@@ -48,7 +50,7 @@ class PreparedData:
         """The rows ``keep`` (a boolean mask over the table)."""
         return PreparedData(self.corpus.with_table(self.corpus.table[keep]), self.scheme, self.y[keep],
                             notes if notes is not None else self.notes,
-                            {name: t.take(keep) for name, t in self.tasks.items()})
+                            {name: t.take(keep) for name, t in self.tasks.items()}, self.sources)
 
 
 def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) -> PreparedData:
@@ -99,6 +101,9 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
                           f"{config.data.split.name!r}; choose a splitter that makes train/dev/test")
     corpus = corpus.with_table(table)
     y = scheme.encode(table["target"].tolist())
+    if config.sources:  # several corpora: which one a row comes from (a task may predict it)
+        table = table.assign(source=config.data.corpus)
+        corpus = corpus.with_table(table)
     tasks = task_targets(config.tasks, table)
     notes["splits"] = split_summary(table, y, scheme.classes)
     for name, task in tasks.items():
@@ -106,5 +111,14 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
                                                    for s in SPLITS}
     if config.training.progress:
         print_split_summary(notes["splits"], console)
-    return PreparedData(corpus, scheme, y, notes, tasks)
+    data = PreparedData(corpus, scheme, y, notes, tasks)
+    if config.sources:
+        from .sources import with_sources
+
+        data = with_sources(config, data, root)
+        if config.training.progress:
+            for name, info in data.notes["sources"].items():
+                console.print(f"source {name}: {info['rows']} rows ({info['rows_dropped']} without text or targets)",
+                              highlight=False, soft_wrap=True)
+    return data
 

@@ -148,10 +148,24 @@ def _token_inputs(config: ExperimentConfig, data: PreparedData) -> PreparedRun:
         index = np.flatnonzero(split == name)
         if len(index):
             datasets[name] = CollatedDataset([items[i] for i in index], collate, data.targets(index),
-                                             lengths=[len(items[i]["ids"]) for i in index])
+                                             lengths=[len(items[i]["ids"]) for i in index],
+                                             sampler=source_sampler(config, data, index) if name == "train" else None)
     info = {"window": window.to_dict(), "mean_tokens": float(np.mean([len(i["ids"]) for i in items])),
             **({"added_tokens": added} if added else {})}
     return PreparedRun(data, FeatureSet({}, list(table["uid"]), None, info), datasets, 0)
+
+
+def source_sampler(config: ExperimentConfig, data: PreparedData, index: np.ndarray):
+    """Several corpora: how each epoch draws training rows from them (``sampling``, pinned
+    ``oversample`` sources); None for one corpus (every row once per epoch)."""
+    if not data.sources:
+        return None
+    from ..training.sampling import GroupSampler
+
+    ids = {name: i for i, name in enumerate(data.sources)}
+    groups = data.corpus.table["source"].map(ids).to_numpy()[index]
+    pinned = {ids[s.source_name]: s.oversample for s in config.sources if s.oversample}
+    return GroupSampler(groups, config.sampling.temperature, config.sampling.cap, pinned)
 
 
 def token_window(config: ExperimentConfig):

@@ -51,16 +51,16 @@ def build_objective(config: ExperimentConfig, prepared):
     """The loss of the primary task alone, or an ``Objective`` over it and every further task
     (``tasks:``), each task's class weights from its own labelled training rows."""
     from ..training.objectives import Objective, Task
-    from .tasks import PRIMARY, objective_task
+    from .tasks import PRIMARY, labelled, objective_task
 
     data = prepared.data
     train = prepared.datasets["train"]
+    kind = "multi_label" if data.scheme.multi_label else "single_label"
     primary = train.targets(PRIMARY)[PRIMARY]
-    loss = build_loss_for(config, primary, data.scheme)
-    if not data.tasks:
+    loss = build_loss_for(config, primary[labelled(kind, primary)], data.scheme)  # rows of other corpora may lack it
+    if not data.tasks and not data.sources:
         return loss
     train_index = np.flatnonzero(data.corpus.table["split"].to_numpy() == "train")
-    kind = "multi_label" if data.scheme.multi_label else "single_label"
     return Objective([Task(PRIMARY, kind, loss),
                       *(objective_task(config, t, train_index) for t in data.tasks.values())])
 

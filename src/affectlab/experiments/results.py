@@ -39,7 +39,9 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     multi_label = data.scheme.multi_label
     y_dev, y_test = (primary_targets(datasets[s]) for s in ("dev", "test"))
     outputs = {s: _outputs(model, datasets[s], data, config) for s in ("dev", "test")}
-    dev_probs = outputs["dev"][PRIMARY]
+    primary_rows = {"dev": labelled(_kind(data), y_dev), "test": labelled(_kind(data), y_test)}
+    y_dev, y_test = y_dev[primary_rows["dev"]], y_test[primary_rows["test"]]  # all rows, but with sources
+    dev_probs = outputs["dev"][PRIMARY][primary_rows["dev"]]
     threshold = None
     if multi_label:
         threshold = float(tune_threshold(y_dev, dev_probs))  # validation only
@@ -50,7 +52,7 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     dev_report = write_run_report(run_dir / "dev", scheme_classes=data.scheme.classes,
                                   multi_label=multi_label, y_true=y_dev,
                                   probs=dev_probs, split_name="dev", threshold=threshold, plots=False)
-    test_probs = outputs["test"][PRIMARY]
+    test_probs = outputs["test"][PRIMARY][primary_rows["test"]]
     test_report = write_run_report(run_dir, scheme_classes=data.scheme.classes,
                                    multi_label=multi_label, y_true=y_test,
                                    probs=test_probs, split_name="test", history=fit.history,
@@ -60,6 +62,7 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     np.save(run_dir / "test_labels.npy", np.asarray(y_test))
     np.save(run_dir / "dev_labels.npy", np.asarray(y_dev))  # ensembles weigh members on dev
     task_specs, task_reports = further_task_reports(run_dir, data, datasets, outputs)
+    by_source = source_reports(run_dir, data, datasets, outputs, threshold, task_specs) if data.sources else {}
     results = {
         "run_id": run_dir.name,
         "name": config.name,
@@ -77,6 +80,7 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
         "dev": dev_report,
         "test": test_report,
         **({"tasks": task_reports} if task_reports else {}),
+        **({"by_source": by_source} if by_source else {}),
         "split_sizes": {k: len(v) for k, v in datasets.items()},
         "data": {"corpus": data.corpus.name, "fingerprint": data.corpus.fingerprint(), **data.notes},
         # per-row arrays (the audio valid-row index) stay out: `skipped` lists those rows by uid
@@ -122,6 +126,38 @@ def _outputs(model, dataset, data, config: ExperimentConfig) -> dict[str, np.nda
         value = raw[name]
         out[name] = (torch.softmax(value, -1) if task.kind == "single_label" else
                      torch.sigmoid(value) if task.kind == "multi_label" else value).numpy()
+    return out
+
+
+def _kind(data) -> str:
+    return "multi_label" if data.scheme.multi_label else "single_label"
+
+
+def source_reports(run_dir: Path, data, datasets, outputs, threshold, task_specs) -> dict[str, Any]:
+    """Every task's dev/test figures on each corpus's own rows (``sources/<corpus>/<task>/``):
+    what a per-dataset comparison reads (XED micro/macro-F1, MELD weighted-F1, ...)."""
+    table = data.corpus.table
+    split = table["split"].to_numpy()
+    tasks = {PRIMARY: (_kind(data), data.scheme, threshold or 0.5),
+             **{n: (t.kind, t.scheme, task_specs[n].threshold) for n, t in data.tasks.items()}}
+    out: dict[str, Any] = {}
+    for source in data.sources:
+        for name, (kind, scheme, cut) in tasks.items():
+            for part in ("dev", "test"):
+                rows = table["source"].to_numpy()[split == part] == source
+                y = np.asarray(datasets[part].targets(PRIMARY)[name])[rows]
+                keep = labelled(kind, y)
+                if not keep.any():
+                    continue
+                values = outputs[part][name][rows][keep]
+                if kind == "regression":
+                    figures = regression_metrics(y[keep], values, data.tasks[name].outputs)
+                else:
+                    figures = write_run_report(run_dir / "sources" / source / name / part, scheme_classes=scheme.classes,
+                                               multi_label=kind == "multi_label", y_true=y[keep], probs=values,
+                                               split_name=f"{part} ({source})", plots=False,
+                                               threshold=cut if kind == "multi_label" else None)
+                out.setdefault(source, {}).setdefault(name, {})[part] = figures
     return out
 
 

@@ -103,12 +103,13 @@ def regression_targets(name: str, columns: list[str], table: pd.DataFrame) -> Ta
 
 
 def task_targets(tasks: dict, table: pd.DataFrame) -> dict[str, TaskTargets]:
-    """Every ``tasks:`` entry's targets over ``table``'s rows, in config order."""
+    """Every ``tasks:`` entry's targets over ``table``'s rows, in config order; a task only
+    ``sources`` label has none here (``experiments.sources`` fills it in as missing)."""
     out = {}
     for name, task in tasks.items():
         if task.labels is not None:
             out[name] = classification_targets(name, task.labels, table)
-        else:
+        elif task.values:
             out[name] = regression_targets(name, list(task.values), table)
     return out
 

@@ -78,8 +78,11 @@ class CollatedDataset(torch.utils.data.Dataset):
 
     def __init__(self, items: Sequence[Any], collate: Callable[[list[Any]], dict[str, torch.Tensor]],
                  y: np.ndarray | Mapping[str, np.ndarray] | None = None,
-                 lengths: Sequence[int] | None = None) -> None:
+                 lengths: Sequence[int] | None = None, sampler=None) -> None:
+        """``sampler`` (``training.sampling.GroupSampler``) draws each training epoch's rows
+        when several corpora share the dataset; without it an epoch visits every row once."""
         self.items = list(items)
+        self.sampler = sampler
         self.collate = collate
         self.y = y
         self.lengths = None if lengths is None else np.asarray(lengths)

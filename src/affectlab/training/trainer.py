@@ -103,8 +103,14 @@ class Trainer:
         return self.objective.primary.loss
 
     # --- batches ---------------------------------------------------------------------------
-    def _batches(self, n: int, y: torch.Tensor | None, lengths: np.ndarray | None = None) -> list[torch.Tensor]:
+    def _batches(self, n: int, y: torch.Tensor | None, lengths: np.ndarray | None = None,
+                 sampler=None) -> list[torch.Tensor]:
         size = self.config.batch_size
+        if sampler is not None:  # several corpora: this epoch's draw (training.sampling)
+            index = sampler.draw(self.generator)
+            if self.config.bucket_by_length and lengths is not None:
+                return [index[b] for b in length_buckets(lengths[index.numpy()], size, self.generator)]
+            return list(index.split(size))
         if self.config.balanced_sampler and y is not None and not self.multi_label:
             y = y.cpu()
             counts = torch.bincount(y[y >= 0], minlength=int(y.max()) + 1).float()
@@ -152,7 +158,9 @@ class Trainer:
         model = self._parallel_model()
         optimizer = self._optimizer()
         epoch_scheduler = self._schedule(optimizer)
-        steps_per_epoch = math.ceil(math.ceil(len(train) / cfg.batch_size) / cfg.accumulate)
+        sampler = getattr(train, "sampler", None)
+        rows = sampler.epoch_size() if sampler is not None else len(train)
+        steps_per_epoch = math.ceil(math.ceil(rows / cfg.batch_size) / cfg.accumulate)
         step_scheduler = step_schedule(cfg, optimizer, steps_per_epoch * cfg.epochs)
         scaler = torch.amp.GradScaler("cuda", enabled=cfg.precision == "fp16" and self.device.type == "cuda")
         y_primary = train.targets(primary).get(primary)
@@ -185,8 +193,11 @@ class Trainer:
             row = {"epoch": epoch, "train_loss": total / max(seen, 1), "lr": optimizer.param_groups[0]["lr"]}
             if val is not None and val.targets(primary).get(primary) is not None:
                 outputs = self.predict_outputs(val)
-                current = score(cfg.monitor, np.asarray(val.targets(primary)[primary]),
-                                self._probs(outputs[primary]), self.multi_label)
+                y_val, val_probs = np.asarray(val.targets(primary)[primary]), self._probs(outputs[primary])
+                keep = self.objective.primary.present(torch.as_tensor(y_val)).numpy()
+                if not keep.all():  # rows of corpora without the primary task
+                    y_val, val_probs = y_val[keep], val_probs[keep]
+                current = score(cfg.monitor, y_val, val_probs, self.multi_label)
                 row.update({"val_loss": self._loss_on(outputs, val), f"val_{cfg.monitor}": current})
                 if current > result.best_score:
                     result.best_score, result.best_epoch, since_best = current, epoch, 0
@@ -233,7 +244,7 @@ class Trainer:
         primary = self.objective.primary.name
         model.train()
         total, seen = 0.0, 0
-        batches = self._batches(len(train), y, lengths)
+        batches = self._batches(len(train), y, lengths, getattr(train, "sampler", None))
         inner = tqdm(batches, desc="batches", unit="batch", leave=False,
                      disable=True if quiet or len(batches) < 50 else None)
         for step, index in enumerate(inner, start=1):
