@@ -113,7 +113,6 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     return RunResult(run_dir, results)
 
 
-
 def _outputs(model, dataset, data, config: ExperimentConfig) -> dict[str, np.ndarray]:
     """Every task's probabilities (values, for regression) on one split. A single-task run
     keeps the single-output path, so frozen-head figures stay bit-identical."""
@@ -170,6 +169,8 @@ def further_task_reports(run_dir: Path, data, datasets, outputs) -> tuple[dict[s
         for split in ("dev", "test"):
             y = datasets[split].targets(PRIMARY)[name]
             present = labelled(task.kind, y)
+            if not present.any():  # e.g. only a train-only corpus labels this task
+                continue
             probs = outputs[split][name][present]
             if task.kind == "regression":
                 figures[split] = regression_metrics(y[present], probs, task.outputs)
@@ -184,7 +185,6 @@ def further_task_reports(run_dir: Path, data, datasets, outputs) -> tuple[dict[s
         reports[name] = figures
         specs[name] = TaskSpec(name, task.kind, task.scheme, threshold, task.outputs)
     return specs, reports
-
 
 
 def run_scheme(run_dir: str | Path):
