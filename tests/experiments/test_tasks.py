@@ -75,9 +75,11 @@ def test_bad_task_declarations_say_what_to_write(tmp_path, tiny_encoder_dir, tas
         _config(tmp_path, tiny_encoder_dir, **tasks)
 
 
-def test_tasks_need_a_composed_model(tmp_path, tiny_encoder_dir):
+@pytest.mark.parametrize("section, value", [("tasks", {"affect": {"values": ["valence"]}}),
+                                            ("features", {"tags": ["scenario"]})])
+def test_tasks_and_tags_need_a_composed_model(tmp_path, tiny_encoder_dir, section, value):
     data = toy_config(write_toy_csv(tmp_path), tiny_encoder_dir, tmp_path / "cache")
-    data["tasks"] = {"affect": {"values": ["valence"]}}
+    data[section] = {**data.get(section, {}), **value}
     with pytest.raises(ConfigError, match="set model.encoder"):
         config_from_dict(data)
 

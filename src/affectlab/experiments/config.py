@@ -232,6 +232,8 @@ class ExperimentConfig(_Strict):
                                       "full, lora, or frozen) so each task gets a head on it")
         if "label" in self.tasks:
             raise PydanticCustomError("tasks", "'label' is the task `labels` describes; name further tasks otherwise")
+        if self.features.tags and self.model.encoder is None:
+            raise PydanticCustomError("tags", "features.tags feed a trainable encoder's token window: set model.encoder")
         if self.sources and self.model.encoder is None:
             raise PydanticCustomError("sources", "sources need a composed model: set model.encoder")
         names = [self.data.corpus, *(s.source_name for s in self.sources)]
