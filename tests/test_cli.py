@@ -341,3 +341,38 @@ def test_readme_predicting_on_your_own_files_runs_as_written(tmp_path, capsys, m
     assert (tmp_path / "predictions.csv").read_text().startswith("id,text,label,")
     assert (tmp_path / "clips.csv").read_text().splitlines()[1].startswith("clips/one.wav,")
     assert "recordings/broken.wav" in captured.err  # the last command: the glob, skipping the broken file
+
+
+# ---- conversations -------------------------------------------------------------------------
+def test_predict_conversation_feeds_each_turn_its_context_speakers_and_tags(tmp_path, tiny_encoder_dir, capsys):
+    import numpy as np
+    import pandas as pd
+
+    from affectlab.experiments.config import config_from_dict
+    from affectlab.experiments.runner import run_experiment
+    from tests.experiments.toy import toy_config, write_toy_csv
+
+    csv_path = write_toy_csv(tmp_path)
+    table = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
+    table["scenario"] = ["work" if i % 2 else "home" for i in range(len(table))]
+    table.to_csv(csv_path, index=False)
+    data = toy_config(csv_path, tiny_encoder_dir, tmp_path / "cache", features={"max_length": 48, "context": 2,
+                                                                                 "tags": ["scenario"]},
+                      model={"encoder": {"path": str(tiny_encoder_dir), "finetune": "full"}, "dropout": 0.1},
+                      training={"epochs": 1, "batch_size": 8, "lr": 1e-3, "encoder_lr": 1e-4})
+    pipeline_dir = run_experiment(config_from_dict(data), out_dir=tmp_path / "runs").run_dir / "pipeline"
+    turns = [{"conversation": "a", "speaker": "Ross", "text": "We were on a break!", "scenario": "home"},
+             {"conversation": "b", "speaker": "Joey", "text": "How you doin'?", "scenario": "work"},
+             {"conversation": "a", "speaker": "Rachel", "text": "Oh, here we go again.", "scenario": "home"}]
+    path = tmp_path / "talk.jsonl"
+    path.write_text("\n".join(json.dumps(t) for t in turns) + "\n")
+    assert main(["predict", "--pipeline", str(pipeline_dir), "--conversation", str(path), "--format", "jsonl"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == [t["text"] for t in turns] and rows[2]["speaker"] == "Rachel"
+    pipeline = Pipeline.load(pipeline_dir)
+    expected = pipeline.predict_outputs(["We were on a break!", "Oh, here we go again."], conversation=True,
+                                        speakers=["Ross", "Rachel"], tags={"scenario": ["home", "home"]})["label"]
+    got = np.array([[rows[i]["probabilities"][c] for c in pipeline.scheme.classes] for i in (0, 2)])
+    np.testing.assert_allclose(got, expected, atol=1e-5)  # turn 3 read turn 1 as its context, not turn 2
+    assert main(["predict", "hello", "--conversation", str(path)]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -78,6 +78,10 @@ def _read_inputs(args: argparse.Namespace, modality: str):
         if not arguments:
             raise InputError("give audio files, folders or globs: affectlab predict --audio clip.wav [DIR] ['*.wav']")
         return io_inputs.audio_inputs(arguments)
+    if args.conversation:
+        if args.text or args.file:
+            raise InputError("give either --conversation or texts/--file, not both")
+        return io_inputs.read_inputs(args.conversation, **table)
     if args.text:
         if args.file:
             raise InputError("give either texts or --file, not both")
@@ -199,6 +203,31 @@ def _predict(pipeline, inputs, *, audio: bool, on_error: str) -> tuple[list, lis
     return predictions, skipped
 
 
+CONVERSATION_COLUMNS = ("conversation", "dialogue", "conversation_id", "dialogue_id")
+
+
+def _predict_conversations(pipeline, inputs) -> list:
+    """Each conversation's turns in file order, predicted with their context (and speakers and
+    tags, where the pipeline was trained with them); rows without a conversation id form one."""
+    tags = pipeline.input_spec.get("window", {}).get("tags", [])
+    key = next((c for c in CONVERSATION_COLUMNS if any(c in row for row in inputs.columns)), None)
+    groups: dict[str, list[int]] = {}
+    for i, row in enumerate(inputs.columns):
+        groups.setdefault(str(row.get(key, "")) if key else "", []).append(i)
+    predictions: list = [None] * len(inputs)
+    progress = _Progress(len(inputs), "turns", enabled=len(inputs) > TEXT_CHUNK)
+    for rows in groups.values():
+        speakers = [inputs.columns[i].get("speaker") for i in rows]
+        values = {t: [inputs.columns[i].get(t) for i in rows] for t in tags}
+        got = pipeline.predict([inputs.items[i] for i in rows], conversation=True,
+                               speakers=speakers if any(speakers) else None, tags=values or None)
+        for i, prediction in zip(rows, got):
+            predictions[i] = prediction
+        progress.advance(len(rows))
+    progress.close()
+    return predictions
+
+
 def _report_skipped(skipped: list[tuple[str, str]], total: int) -> None:
     if not skipped:
         return
@@ -274,7 +303,12 @@ def cmd_predict(args: argparse.Namespace) -> int:
         modality = pipeline.modality
         inputs = _read_inputs(args, modality)
     audio = modality == "audio"
-    predictions, skipped = _predict(pipeline, inputs, audio=audio, on_error=args.on_error)
+    if args.conversation:
+        if audio:
+            raise InputError("--conversation reads text turns; this is a speech pipeline")
+        predictions, skipped = _predict_conversations(pipeline, inputs), []
+    else:
+        predictions, skipped = _predict(pipeline, inputs, audio=audio, on_error=args.on_error)
     _report_skipped(skipped, len(inputs))
     if skipped and len(skipped) == len(inputs):
         raise InputError(f"none of the {len(inputs)} audio files could be read")
@@ -476,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--each", action="store_true", help="treat each argument as its own text")
     p.add_argument("--file", help="txt (one text per line), CSV/TSV/any delimited file (--sep) or JSONL; "
                                   "'-' for standard input")
+    p.add_argument("--conversation", metavar="FILE",
+                   help="JSONL or CSV of dialogue turns in order (text; optional speaker, conversation id, and "
+                        "tag columns such as scenario): every turn is predicted with the turns before it")
     p.add_argument("--sep", default=None,
                    help="field separator of a delimited --file or standard input (e.g. ';', '\\t' or tab); "
                         "default: ',' for .csv, tab for .tsv, whole lines for anything else")
