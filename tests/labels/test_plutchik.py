@@ -105,3 +105,33 @@ def test_invalid_inputs():
 def test_invalid_thresholds_are_config_errors(kwargs):
     with pytest.raises(ConfigError):
         primaries_to_state({"joy": 0.5}, **kwargs)
+
+
+def test_read_wheel_dyads_bands_and_conflicts():
+    from affectlab.labels.plutchik import read_wheel
+
+    love = read_wheel({"joy": 0.8, "trust": 0.7, "fear": 0.1})
+    assert love.state == "love" and love.dyad == "love" and love.primaries == ("joy", "trust")
+    calm = read_wheel({"joy": 0.9}, intensity=0.2)          # the intensity head sets the band
+    assert calm.state == "serenity" and calm.band == "mild"
+    assert read_wheel({"joy": 0.9}).state == "ecstasy"       # without one: the probability's band
+    torn = read_wheel({"joy": 0.7, "sadness": 0.6, "anger": 0.2})
+    assert torn.conflicts == (("joy", "sadness"),) and torn.state == "ecstasy" and torn.dyad is None
+    per_primary = read_wheel({"anger": 0.4, "anticipation": 0.35}, threshold={**{p: 0.5 for p in
+                             ("joy", "trust", "fear", "surprise", "sadness", "disgust")}, "anger": 0.3, "anticipation": 0.3})
+    assert per_primary.state == "aggressiveness"
+    assert read_wheel({"fear": 0.9, "surprise": 0.8, "sadness": 0.85}).dyad == "disapproval"  # the stronger pair
+    assert set(torn.to_dict()) == {"state", "primaries", "dyad", "band", "conflicts"}
+
+
+def test_read_wheel_rejects_bad_input():
+    import pytest
+
+    from affectlab.errors import AffectLabError
+    from affectlab.labels.plutchik import read_wheel
+
+    for bad in ({"happiness": 0.5}, {"joy": 1.5}):
+        with pytest.raises(AffectLabError):
+            read_wheel(bad)
+    with pytest.raises(AffectLabError, match="intensity"):
+        read_wheel({"joy": 0.5}, intensity=2)

@@ -8,6 +8,7 @@ derived from the three tables below, so they cannot drift apart.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Mapping
 
 from ..errors import ConfigError, InputError, LabelError
@@ -106,3 +107,55 @@ def primaries_to_state(
         return _DYAD_OF_PAIR[frozenset((first, second))]
     band = 0 if top < bands[0] else 1 if top < bands[1] else 2
     return INTENSITIES[first][band]
+
+
+@dataclass(frozen=True)
+class WheelReading:
+    """Where a prediction sits on the wheel: the named ``state`` (one of the 32), the primaries
+    above threshold, the dyad when two adjacent ones fire together, the intensity band of the
+    top primary, and ``conflicts``: opposite primaries firing together (joy with sadness, ...),
+    reported rather than averaged into a state that neither is."""
+
+    state: str
+    primaries: tuple[str, ...]
+    dyad: str | None
+    band: str  # mild | basic | intense
+    conflicts: tuple[tuple[str, str], ...]
+
+    def to_dict(self) -> dict:
+        return {"state": self.state, "primaries": list(self.primaries), "dyad": self.dyad, "band": self.band,
+                "conflicts": [list(pair) for pair in self.conflicts]}
+
+
+BANDS = ("mild", "basic", "intense")
+
+
+def read_wheel(scores: Mapping[str, float], *, threshold: float | Mapping[str, float] = 0.5,
+               intensity: float | None = None, bands: tuple[float, float] = (0.33, 0.66)) -> WheelReading:
+    """The wheel reading of 8 primary probabilities (multi-label: each in [0, 1]).
+
+    ``threshold`` (one value, or one per primary: choose them on dev) says which primaries are
+    present. Two *adjacent* present primaries, the strongest adjacent pair, give their dyad;
+    otherwise the state is the top primary at the band of ``intensity`` (an intensity head's
+    output in [0, 1]) or, without one, of its own probability — the same bands as
+    ``primaries_to_state``. Opposite primaries both present are listed in ``conflicts``.
+    """
+    if len(bands) != 2 or not 0.0 < bands[0] < bands[1] <= 1.0:
+        raise ConfigError(f"bands must be two increasing cut points in (0, 1], got {bands!r}")
+    unknown = sorted(str(k) for k in scores if k not in INTENSITIES)
+    if unknown:
+        raise LabelError(f"not Plutchik primaries: {', '.join(unknown)}; known: {', '.join(PRIMARIES)}")
+    values = {p: float(scores.get(p, 0.0)) for p in PRIMARIES}
+    if any(not 0.0 <= v <= 1.0 or math.isnan(v) for v in values.values()):
+        raise InputError(f"primary scores must be numbers in [0, 1], got {dict(scores)}")
+    if intensity is not None and not 0.0 <= float(intensity) <= 1.0:
+        raise InputError(f"intensity must be in [0, 1], got {intensity!r}")
+    cut = {p: float(threshold[p]) if isinstance(threshold, Mapping) else float(threshold) for p in PRIMARIES}
+    present = tuple(sorted((p for p in PRIMARIES if values[p] >= cut[p]), key=lambda p: -values[p]))
+    conflicts = tuple((a, OPPOSITES[a]) for a in PRIMARIES[:4] if a in present and OPPOSITES[a] in present)
+    pairs = [(min(values[a], values[b]), name) for name, (a, b) in DYADS.items() if a in present and b in present]
+    top = max(PRIMARIES, key=lambda p: values[p])  # wheel order on ties
+    level = values[top] if intensity is None else float(intensity)
+    band = 0 if level < bands[0] else 1 if level < bands[1] else 2
+    dyad = max(pairs)[1] if pairs else None
+    return WheelReading(dyad or INTENSITIES[top][band], present, dyad, BANDS[band], conflicts)
