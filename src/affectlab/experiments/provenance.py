@@ -56,3 +56,13 @@ def git_commit(start: Path | None = None) -> str | None:
     if out.returncode != 0:
         return None
     return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+
+
+#: The commit when this process loaded the code: a long run records what it ran, not what the
+#: checkout holds by the time it finishes (the tree may have moved on under it).
+_COMMIT_AT_LOAD = git_commit()
+
+
+def code_commit() -> str | None:
+    """The commit of the code this process runs (read once, when the module loaded)."""
+    return _COMMIT_AT_LOAD

@@ -20,7 +20,7 @@ from ..training.trainer import model_outputs, predict_proba
 from .config import ExperimentConfig, dump_config
 from .inputs import PreparedRun
 from .tasks import PRIMARY, labelled, primary_targets
-from .provenance import git_commit, package_versions
+from .provenance import code_commit, package_versions
 
 
 @dataclass
@@ -87,7 +87,7 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
         "features": {k: v for k, v in prepared.features.info.items() if not isinstance(v, np.ndarray)},
         "timing_s": {"train": fit.seconds, "total": time.perf_counter() - started},
         "versions": package_versions(),
-        "git_commit": git_commit(),
+        "git_commit": code_commit(),
         **(extra or {}),
     }
     if save_pipeline:
