@@ -4,7 +4,7 @@ import pytest
 
 from affectlab.errors import ConfigError, LabelError
 from affectlab.labels import (
-    MAPPINGS, LabelMapping, get_mapping, get_scheme, list_mappings, list_schemes, map_labels,
+    MAPPINGS, plutchik, LabelMapping, get_mapping, get_scheme, list_mappings, list_schemes, map_labels,
 )
 
 ALL = [
@@ -13,6 +13,7 @@ ALL = [
     "ravdess8->sentiment3", "plutchik32->plutchik8", "xed_ids->plutchik8",
     "xed_ids->plutchik8_neutral", "mustard->sarcasm2", "cremad6->sentiment3",
     "tess7->sentiment3", "savee7->sentiment3", "emodb7->sentiment3",
+    "goemotions28->plutchik8", "meld7->plutchik8",
 ]
 
 
@@ -159,6 +160,58 @@ def test_xed_rejects_out_of_range_ids():
     with pytest.raises(LabelError) as err:
         map_labels(["10", "-1", "1"], "xed_ids->plutchik8")
     assert "10" in str(err.value) and "-1" in str(err.value)
+
+
+def test_goemotions_plutchik_covers_every_class_with_primaries():
+    mapping = get_mapping("goemotions28->plutchik8")
+    assert mapping.multi_label and mapping.target_scheme().multi_label
+    assert set(mapping.table) == set(get_scheme("goemotions28").classes)
+    for name, value in mapping.table.items():
+        if name == "neutral":
+            assert value is None
+        else:
+            assert value and set(value) <= set(plutchik.PRIMARIES), name
+
+
+def test_goemotions_plutchik_wheel_names_follow_the_wheel():
+    mapping = get_mapping("goemotions28->plutchik8")
+    order = {p: i for i, p in enumerate(get_scheme("plutchik8").classes)}
+    on_wheel = set(get_scheme("goemotions28").classes) & set(get_scheme("plutchik32").classes)
+    assert on_wheel >= {"admiration", "annoyance", "grief", "love", "optimism", "remorse", "disapproval"}
+    for name in on_wheel:
+        expected = tuple(sorted(plutchik.state_to_primaries(name), key=order.get))
+        assert mapping.apply([(name,)]) == [expected], name
+
+
+@pytest.mark.parametrize("dyad", ["love", "optimism", "remorse", "disapproval"])
+def test_goemotions_plutchik_dyads_give_both_primaries(dyad):
+    (out,) = map_labels([dyad], "goemotions28->plutchik8")
+    assert len(out) == 2 and set(out) == set(plutchik.DYADS[dyad])
+
+
+@pytest.mark.parametrize(("name", "primary"), [("admiration", "trust"), ("annoyance", "anger"),
+                                               ("grief", "sadness")])
+def test_goemotions_plutchik_intensity_names_give_their_primary(name, primary):
+    assert name in plutchik.INTENSITIES[primary]
+    assert map_labels([name], "goemotions28->plutchik8") == [(primary,)]
+
+
+def test_goemotions_plutchik_multi_label_rows_and_neutral():
+    out = map_labels([("love", "neutral"), ("neutral",), "neutral", ("optimism", "joy", "remorse"),
+                      ("disappointment",)], "goemotions28->plutchik8")
+    assert out == [("joy", "trust"), None, None, ("joy", "sadness", "disgust", "anticipation"),
+                   ("surprise", "sadness")]
+    mapping = get_mapping("goemotions28->plutchik8")
+    assert mapping.drops(("neutral",)) and not mapping.drops(("neutral", "relief"))
+
+
+def test_meld_plutchik_same_names_and_neutral_dropped():
+    mapping = get_mapping("meld7->plutchik8")
+    out = mapping.apply(["anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral"])
+    assert out == [("anger",), ("disgust",), ("fear",), ("joy",), ("sadness",), ("surprise",), None]
+    assert mapping.drops("neutral") and not mapping.drops("Joy")
+    kept = [label for label in out if label is not None]
+    assert mapping.target_scheme().encode(kept).sum(axis=1).tolist() == [1] * 6
 
 
 def test_mustard_accepts_booleans_and_strings():

@@ -243,6 +243,86 @@ _add("xed_ids->plutchik8_neutral", {**_XED_IDS, "0": "neutral", "9": "neutral"},
      "XED numeric ids 1-8 -> names; neutral (README's 0, neu_en.txt's 9) kept as 'neutral'.",
      multi_label=True)
 
+# GoEmotions -> Plutchik. No published GoEmotions -> Plutchik-8 table was found to follow
+# (google-research ships only the Ekman and sentiment groupings), so this one is ours:
+# 1. A GoEmotions name that is one of the wheel's 32 states takes its primaries from the wheel
+#    (plutchik.py): intensity names -> their primary (admiration = intense trust, annoyance =
+#    mild anger, grief = intense sadness), primary dyads -> both primaries (love, optimism,
+#    remorse, disapproval).
+# 2. Every other name is a judgement call, made on GoEmotions' own definition of the label
+#    (Demszky et al. 2020, "GoEmotions: A Dataset of Fine-Grained Emotions", ACL) read against
+#    the wheel; Plutchik's secondary/tertiary dyads (pride = anger+joy, curiosity =
+#    trust+surprise, shame = fear+disgust) are used only where that definition supports both
+#    primaries. Alternatives not taken are noted per row.
+_GOEMOTIONS_ON_WHEEL = (
+    "admiration", "anger", "annoyance", "disapproval", "disgust", "fear", "grief", "joy", "love",
+    "optimism", "remorse", "sadness", "surprise",
+)
+_add("goemotions28->plutchik8", {
+    **{name: plutchik.state_to_primaries(name) for name in _GOEMOTIONS_ON_WHEEL},
+    # -- judgement calls ------------------------------------------------------------------
+    # Plutchik's other name for the surprise+sadness dyad (wheel figure: disapproval; PyPlutchik,
+    # Semeraro et al. 2021, PLOS ONE, names it disappointment), and
+    # GoEmotions' "sadness ... caused by the nonfulfillment of one's hopes or expectations"
+    # is that blend. (Ekman grouping: sadness.)
+    "disappointment": plutchik.DYADS["disapproval"],
+    # "Finding something funny or being entertained": pleasure -> joy.
+    "amusement": ("joy",),
+    # "Having or expressing a favorable opinion": acceptance, the mild form of trust; no
+    # pleasure is implied (the Ekman grouping says joy).
+    "approval": ("trust",),
+    # "Displaying kindness and concern for others": affiliative -> trust (EmpatheticDialogues,
+    # Rashkin et al. 2019, derived its 'caring' label from Plutchik's trust axis, per its
+    # authors in facebookresearch/EmpatheticDialogues#18); not love: joy is not implied.
+    "caring": ("trust",),
+    # "Lack of understanding, uncertainty": uncertainty / distraction is mild surprise.
+    "confusion": ("surprise",),
+    # "A strong desire to know or learn something": interest, the mild form of anticipation.
+    # Not Plutchik's curiosity dyad (trust+surprise): trust is not in the definition.
+    "curiosity": ("anticipation",),
+    # "Wanting something or wishing for something to happen": forward-looking -> anticipation;
+    # joy would be having it, not wanting it (the Ekman grouping says joy).
+    "desire": ("anticipation",),
+    # "Self-consciousness, shame, or awkwardness": Plutchik's shame dyad, fear+disgust
+    # (non-adjacent primaries; the Ekman grouping says sadness).
+    "embarrassment": ("fear", "disgust"),
+    # "Great enthusiasm and eagerness": enthusiasm -> joy, eagerness -> anticipation
+    # (the same primaries as optimism).
+    "excitement": ("anticipation", "joy"),
+    # "Thankfulness and appreciation": pleasure at a benefit (joy) plus regard for the giver
+    # (trust), the same primaries as love.
+    "gratitude": ("joy", "trust"),
+    # "Apprehension, worry, anxiety": apprehension is mild fear. Plutchik's anxiety dyad
+    # (anticipation+fear) not used: the label is not named anxiety.
+    "nervousness": ("fear",),
+    # "Pleasure or satisfaction due to one's own achievements": joy. Not Plutchik's pride dyad
+    # (anger+joy): nothing in the definition is antagonistic.
+    "pride": ("joy",),
+    # "Becoming aware of something": a cognitive state, kept as (sudden) surprise, as the
+    # Ekman grouping does, rather than dropped.
+    "realization": ("surprise",),
+    # "Reassurance and relaxation following release from anxiety or distress": serenity,
+    # the mild form of joy.
+    "relief": ("joy",),
+    "neutral": None,
+}, "GoEmotions' 27 emotions -> Plutchik's 8 primaries; multi-label, neutral dropped (a row of "
+   "only neutral is dropped). Wheel names follow Plutchik's wheel (1980, 2001): intensity names "
+   "(admiration, annoyance, grief) -> their primary, dyads (love, optimism, remorse, "
+   "disapproval; disappointment, Plutchik's other name for surprise+sadness) -> both primaries. "
+   "The other 13 labels are judgement calls on GoEmotions' label definitions (Demszky et al. "
+   "2020), commented row by row in affectlab/labels/mappings.py; no published GoEmotions -> "
+   "Plutchik table was found to follow.",
+    multi_label=True)
+
+# MELD's emotions are Ekman's six, each also a Plutchik primary of the same name.
+_add("meld7->plutchik8", {
+    **{name: name for name in ("anger", "disgust", "fear", "joy", "sadness", "surprise")},
+    "neutral": None,
+}, "MELD's six emotions -> the same-named Plutchik primaries (trust and anticipation never "
+   "occur); neutral dropped. Multi-label like the plutchik8 scheme (one primary per row), as "
+   "xed_ids->plutchik8.",
+    multi_label=True)
+
 # --- Sarcasm ------------------------------------------------------------------------
 _add("mustard->sarcasm2", {
     "true": "sarcastic", "false": "not_sarcastic", "1": "sarcastic", "0": "not_sarcastic",
