@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import pytest
@@ -283,14 +282,7 @@ def test_sarcasm_headlines_malformed_line(tmp_path, line, match):
 
 # --- the real datasets (../shared/data or $AFFECTLAB_DATA_ROOT) -----------------------------------
 
-ROOT = Path(os.environ.get("AFFECTLAB_DATA_ROOT") or Path(__file__).parents[3] / "shared" / "data")
-
-
-def need(name: str) -> None:
-    if not ROOT.is_dir():
-        pytest.skip(f"real data root {ROOT} not found (set AFFECTLAB_DATA_ROOT)")
-    if not corpus_status(ROOT).get(name):
-        pytest.skip(f"{name} not found under {ROOT}")
+from tests.corpora.test_real_data import ROOT, need  # noqa: E402 - one skip rule for real data
 
 
 @pytest.mark.data
