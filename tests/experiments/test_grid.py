@@ -112,3 +112,22 @@ def test_mlflow_logs_each_run_once(tmp_path, toy_csv, tiny_encoder_dir):
     assert "test_weighted_f1" in runs[0].data.metrics
     assert runs[0].data.params["model.name"] == "mlp"
     assert runs[0].info.artifact_uri.startswith((result.grid_dir / "mlartifacts").resolve().as_uri())
+
+
+def test_collect_results_groups_affectlab_run_runs_with_grid_runs_of_the_same_config(tmp_path):
+    import json
+
+    from affectlab.experiments.config import config_from_dict, dump_config
+    from affectlab.experiments.grid import config_key
+    from affectlab.experiments.grid_runner import collect_results
+
+    base = {"data": {"corpus": "meld"}, "labels": {"scheme": "meld7"}}
+    grid_run, single_run = config_from_dict({**base, "seed": 42}), config_from_dict({**base, "seed": 43})
+    for name, config, extra in (("a", grid_run, {"config_key": config_key(grid_run), "axes": {"seed": 42}}),
+                                ("b", single_run, {})):  # `affectlab run` records no key
+        run = tmp_path / "runs" / name
+        run.mkdir(parents=True)
+        (run / "config.yaml").write_text(dump_config(config))
+        (run / "results.json").write_text(json.dumps({"run_id": name, "status": "done", **extra}))
+    keys = {r["run_id"]: r["config_key"] for r in collect_results(tmp_path)}
+    assert keys["a"] == keys["b"]

@@ -320,7 +320,13 @@ def collect_results(grid_dir: str | Path) -> list[dict[str, Any]]:
     out = []
     for run_dir in sorted(p for p in runs_dir.iterdir() if p.is_dir()):
         if is_finished(run_dir):
-            out.append(load_results(run_dir))
+            results = load_results(run_dir)
+            if "config_key" not in results and (run_dir / "config.yaml").is_file():
+                # an `affectlab run` run beside grid runs: the same config groups with them
+                from .config import load_config
+
+                results["config_key"] = config_key(load_config(run_dir / "config.yaml"))
+            out.append(results)
         elif (run_dir / "failed.json").is_file():
             failure = json.loads((run_dir / "failed.json").read_text())
             out.append({"run_id": run_dir.name, **failure})
