@@ -224,13 +224,9 @@ class Pipeline:
         return result
 
     def _to_probs(self, task: str, output: torch.Tensor) -> np.ndarray:
-        kind = self.tasks[task].kind if task in self.tasks else "regression"
-        output = output.float()
-        if kind == "single_label":
-            output = torch.softmax(output, dim=-1)
-        elif kind == "multi_label":
-            output = torch.sigmoid(output)
-        return output.cpu().numpy()
+        from .training.objectives import output_probs
+
+        return output_probs(self.tasks[task].kind if task in self.tasks else "regression", output).cpu().numpy()
 
     def predict_proba(self, texts: str | Sequence[str], batch_size: int = 64,
                       progress: bool = False, conversation: bool = False) -> np.ndarray:

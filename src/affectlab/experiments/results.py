@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from .._io import write_json, write_text
 from ..evaluation.metrics import tune_threshold
@@ -16,6 +15,7 @@ from ..evaluation.reports import write_run_report
 from ..evaluation.metrics import regression_metrics
 from ..pipeline import Pipeline, TaskSpec, build_spec
 from ..training import TrainResult
+from ..training.objectives import output_probs
 from ..training.trainer import model_outputs, predict_proba
 from .config import ExperimentConfig, dump_config
 from .inputs import PreparedRun
@@ -120,12 +120,8 @@ def _outputs(model, dataset, data, config: ExperimentConfig) -> dict[str, np.nda
     if not data.tasks:
         return {PRIMARY: predict_proba(model, dataset, multi_label)}
     raw = model_outputs(model, dataset, "cpu", config.training.eval_batch_size, PRIMARY)
-    out = {PRIMARY: (torch.sigmoid(raw[PRIMARY]) if multi_label else torch.softmax(raw[PRIMARY], -1)).numpy()}
-    for name, task in data.tasks.items():
-        value = raw[name]
-        out[name] = (torch.softmax(value, -1) if task.kind == "single_label" else
-                     torch.sigmoid(value) if task.kind == "multi_label" else value).numpy()
-    return out
+    kinds = {PRIMARY: _kind(data), **{name: task.kind for name, task in data.tasks.items()}}
+    return {name: output_probs(kind, raw[name]).numpy() for name, kind in kinds.items()}
 
 
 def _kind(data) -> str:

@@ -38,12 +38,17 @@ class Task:
         return ~torch.isnan(flat.float()).any(dim=1)
 
     def to_probs(self, output: torch.Tensor) -> torch.Tensor:
-        """What predictions report: class probabilities, label probabilities or raw values."""
-        if self.kind == "single_label":
-            return torch.softmax(output.float(), dim=-1)
-        if self.kind == "multi_label":
-            return torch.sigmoid(output.float())
-        return output.float()
+        return output_probs(self.kind, output)
+
+
+def output_probs(kind: TaskKind, output: torch.Tensor) -> torch.Tensor:
+    """What predictions report for a task of ``kind``: class probabilities (softmax), label
+    probabilities (sigmoid) or raw values (regression)."""
+    if kind == "single_label":
+        return torch.softmax(output.float(), dim=-1)
+    if kind == "multi_label":
+        return torch.sigmoid(output.float())
+    return output.float()
 
 
 def as_outputs(output: torch.Tensor | Mapping[str, torch.Tensor], default: str) -> dict[str, torch.Tensor]:
