@@ -340,7 +340,45 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _task_summary(output: dict, top: int) -> str:
+    """One task's output in a line: values, a score, or the label with its top probabilities."""
+    if "values" in output:
+        return "  ".join(f"{k} {v:.2f}" for k, v in output["values"].items())
+    if "value" in output:
+        return "n/a (no context)" if output["value"] is None else f"{output['value']:.2f}"
+    ranked = sorted(output["probabilities"].items(), key=lambda kv: -kv[1])[:top]
+    label = output["label"] if isinstance(output["label"], str) else ", ".join(output["label"]) or "(none)"
+    return f"[bold]{label}[/bold]   " + "  ".join(f"{k} {v:.2f}" for k, v in ranked)
+
+
+def _wheel_summary(reading: dict) -> str:
+    band = f" ({reading['band']})" if reading.get("band") else ""
+    text = f"[bold]{reading['state']}[/bold]{band}"
+    if reading.get("primaries"):
+        text += "   primaries: " + ", ".join(reading["primaries"])
+    if reading.get("conflicts"):
+        text += "   [red]conflict: " + "; ".join(" vs ".join(pair) for pair in reading["conflicts"]) + "[/red]"
+    return text
+
+
+def _print_tasks(rows: list[dict], top: int, what: str = "text") -> None:
+    """Multi-task pipelines: one block per input, a line per task (and per readout)."""
+    for r in rows:
+        table = _table(show_lines=False, title=r[what], title_justify="left")
+        table.add_column("output", style="bold")
+        table.add_column("prediction", overflow="fold")
+        for name, reading in (r.get("extras") or {}).items():
+            if name == "wheel":
+                table.add_row("wheel", _wheel_summary(reading))
+        for name, output in r["tasks"].items():
+            table.add_row(name, _task_summary(output, top if name != "label" else max(top, 8)))
+        _out().print(table)
+
+
 def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str = "text") -> None:
+    if rows and all("tasks" in r for r in rows) and len(rows) <= 20:
+        _print_tasks(rows, top, what)
+        return
     table = _table(show_lines=False)
     kept = list(dict.fromkeys(k for r in rows for k in r if k not in {what, *OUTPUT_FIELDS}))
     for name in kept:

@@ -25,6 +25,7 @@ from ._io import atomic_write, write_json
 from .devices import pick_device
 from .errors import DataFormatError, DataNotFoundError, InputError
 from .labels.scheme import LabelScheme
+from .readouts import apply_readouts
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
@@ -51,19 +52,22 @@ class Prediction:
 @dataclass
 class TaskSpec:
     name: str
-    kind: str  # single_label | multi_label | regression
+    kind: str  # single_label | multi_label | regression | score
     scheme: LabelScheme | None
     threshold: Any = 0.5
     outputs: list[str] | None = None  # regression: value names
+    bounds: tuple[float, float] | None = None  # regression: predictions clipped to these
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> "TaskSpec":
         scheme = LabelScheme.from_dict(data["scheme"]) if data.get("scheme") else None
-        return cls(name, data["kind"], scheme, data.get("threshold", 0.5), data.get("outputs"))
+        bounds = tuple(data["bounds"]) if data.get("bounds") else None
+        return cls(name, data["kind"], scheme, data.get("threshold", 0.5), data.get("outputs"), bounds)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "scheme": None if self.scheme is None else self.scheme.to_dict(),
-                "threshold": self.threshold, **({"outputs": self.outputs} if self.outputs else {})}
+                "threshold": self.threshold, **({"outputs": self.outputs} if self.outputs else {}),
+                **({"bounds": list(self.bounds)} if self.bounds else {})}
 
 
 def upgrade_spec(spec: dict[str, Any]) -> dict[str, Any]:
@@ -240,16 +244,24 @@ class Pipeline:
         texts = self._check(texts)
         outputs = self.predict_outputs(texts, batch_size, progress, conversation, speakers, tags)
         predictions = []
+        readouts = self.spec.get("readouts") or {}
         for i, text in enumerate(texts):
             tasks = {name: self._task_output(name, values[i]) for name, values in outputs.items()}
             main = tasks[self.primary]
-            predictions.append(Prediction(text, main["label"], main["probabilities"], tasks=tasks if len(tasks) > 1 else {}))
+            extras = apply_readouts(readouts, tasks) if readouts else {}
+            predictions.append(Prediction(text, main["label"], main["probabilities"], extras=extras,
+                                          tasks=tasks if len(tasks) > 1 else {}))
         return predictions
 
     def _task_output(self, name: str, row: np.ndarray) -> dict[str, Any]:
         task = self.tasks[name]
+        if task.kind == "score":  # NaN: not applicable (e.g. dissonance of a turn without context)
+            value = float(row[0])
+            return {"value": None if np.isnan(value) else round(value, 6)}
         if task.kind == "regression":
             names = task.outputs or [f"value_{j}" for j in range(len(row))]
+            if task.bounds is not None:
+                row = np.clip(row, *task.bounds)
             return {"values": {n: round(float(v), 6) for n, v in zip(names, row)}}
         probabilities = {c: round(float(p), 6) for c, p in zip(task.scheme.classes, row)}
         if task.kind == "multi_label":
@@ -287,13 +299,18 @@ def build_model(model_spec: dict[str, Any], path: Path | None = None) -> nn.Modu
         heads[task] = create_model(head["name"], **head["kwargs"])
         if head.get("adversarial"):  # identity forward: wrapped only so the weight names match
             heads[task] = AdversarialHead(heads[task])
-    return ComposedModel(encoders, heads)
+    dissonance = model_spec.get("dissonance")
+    if dissonance is None:
+        return ComposedModel(encoders, heads)
+    from .models.dissonance import DissonanceHead
+
+    return ComposedModel(encoders, heads, DissonanceHead(dissonance["dim"], dissonance["hidden"]), dissonance["input"])
 
 
 def build_spec(*, features: dict[str, Any], model_name: str, model_kwargs: dict[str, Any],
                scheme: LabelScheme, threshold: Any = 0.5, provenance: dict[str, Any] | None = None,
                inputs: dict[str, Any] | None = None, model_spec: dict[str, Any] | None = None,
-               tasks: dict[str, TaskSpec] | None = None) -> dict:
+               tasks: dict[str, TaskSpec] | None = None, readouts: dict[str, Any] | None = None) -> dict:
     """A format-2 spec. Frozen-feature runs give their features settings (one ``x`` input of
     kind vectors/spectrogram); composed models give ``inputs`` and ``model_spec``."""
     modality = features.get("modality", "text")
@@ -309,5 +326,6 @@ def build_spec(*, features: dict[str, Any], model_name: str, model_kwargs: dict[
         "inputs": inputs,
         "model": model_spec or {"name": model_name, "kwargs": model_kwargs},
         "tasks": {name: task.to_dict() for name, task in tasks.items()},
+        **({"readouts": readouts} if readouts else {}),
         "provenance": provenance or {},
     }

@@ -127,3 +127,43 @@ def test_an_adversarial_domain_task_trains_behind_gradient_reversal_and_reloads(
     assert isinstance(pipeline.model.heads["domain"], AdversarialHead)
     (prediction,) = pipeline.predict(["Oh really? Great."])
     assert set(prediction.tasks["domain"]["probabilities"]) == {"films", "tweets"}
+
+
+def test_bounded_values_and_the_dissonance_score_train_report_and_reload(tmp_path, tiny_encoder_dir):
+    """value_range rescales a 1-5 rating to [0, 1]; model.dissonance adds a score per turn."""
+    csv, table = _csv(tmp_path)
+    table["arousal"] = ["" if i % 4 == 0 else str(1 + i % 5) for i in range(len(table))]
+    table.to_csv(csv, index=False)
+    data = toy_config(csv, tiny_encoder_dir, tmp_path / "cache", features={"max_length": 48, "context": 2},
+                      model={"encoder": {"path": str(tiny_encoder_dir), "finetune": "full"}, "dropout": 0.1,
+                             "dissonance": {"weight": 0.5, "hidden": 16}},
+                      training={"epochs": 2, "patience": 2, "batch_size": 8, "lr": 1e-3, "encoder_lr": 1e-4})
+    data["tasks"] = {"intensity": {"values": ["arousal"], "value_range": [1, 5]}}
+    config = config_from_dict(data)
+    prepared = prepare_data(config)
+    intensity = prepared.tasks["intensity"].y[:, 0]
+    assert np.nanmin(intensity) == 0.0 and np.nanmax(intensity) == 1.0
+    result = run_experiment(config, out_dir=tmp_path / "runs")
+    report = result.results["tasks"]["dissonance"]["test"]["all"]
+    first_turns = int(((table["part"] == "test") & (table["idx"].astype(int) == 0)).sum())
+    assert report["rows_with_context"] == int((table["part"] == "test").sum()) - first_turns
+    assert 0 <= report["mean"] <= 1
+
+    pipeline = Pipeline.load(result.run_dir / "pipeline")
+    turns = pipeline.predict_conversation(["Guess what, I got the job!", "Oh. Great. Good for you."])
+    assert turns[0].tasks["dissonance"]["value"] is None  # a first turn has no context
+    assert 0 <= turns[1].tasks["dissonance"]["value"] <= 1
+    assert 0 <= turns[1].tasks["intensity"]["values"]["arousal"] <= 1
+
+
+def test_a_value_range_that_does_not_hold_the_values_is_named(tmp_path, tiny_encoder_dir):
+    config, _ = _config(tmp_path, tiny_encoder_dir, affect={"values": ["valence"], "value_range": [0.5, 5]})
+    with pytest.raises(ConfigError, match="outside value_range"):
+        prepare_data(config)
+
+
+def test_dissonance_needs_context(tmp_path, tiny_encoder_dir):
+    data = toy_config(write_toy_csv(tmp_path), tiny_encoder_dir, tmp_path / "cache",
+                      model={"encoder": {"path": str(tiny_encoder_dir)}, "dissonance": {}})
+    with pytest.raises(ConfigError, match="features.context"):
+        config_from_dict(data)

@@ -13,7 +13,7 @@ ALL = [
     "ravdess8->sentiment3", "plutchik32->plutchik8", "xed_ids->plutchik8",
     "xed_ids->plutchik8_neutral", "mustard->sarcasm2", "cremad6->sentiment3",
     "tess7->sentiment3", "savee7->sentiment3", "emodb7->sentiment3",
-    "goemotions28->plutchik8", "meld7->plutchik8",
+    "goemotions28->plutchik8", "meld7->plutchik8", "goemotions28->plutchik8_neutral",
 ]
 
 
@@ -253,3 +253,10 @@ def test_custom_mapping_requires_normalised_keys():
         LabelMapping("x", "a", "sentiment3", {"Joy": "positive"})
     custom = LabelMapping("x", "a", "sentiment3", {"yay": "positive", "meh": None})
     assert custom.apply(["YAY", "meh"]) == ["positive", None]
+
+
+def test_goemotions_plutchik_with_neutral_keeps_neutral_and_the_same_emotions():
+    rows = [("neutral",), ("gratitude",), ("joy", "neutral"), ("embarrassment",)]
+    kept = map_labels(rows, "goemotions28->plutchik8_neutral")
+    assert kept == [("neutral",), ("joy", "trust"), ("joy", "neutral"), ("fear", "disgust")]
+    assert map_labels(rows, "goemotions28->plutchik8") == [None, ("joy", "trust"), ("joy",), ("fear", "disgust")]

@@ -107,6 +107,15 @@ class FeaturesConfig(_Strict):
     audio: AudioOptions = Field(default_factory=AudioOptions)
 
 
+class DissonanceConfig(_Strict):
+    """``model.dissonance``: a head that predicts the current turn's vector from its previous
+    turns' and scores how far the actual one departs (``models.dissonance``); self-supervised,
+    trained on rows with context."""
+
+    weight: float = Field(0.5, gt=0, description="its loss weight in the total")
+    hidden: int = Field(256, ge=1)
+
+
 class ModelConfig(_Strict):
     name: str = "mlp"
     hidden: int = Field(256, ge=1)
@@ -115,6 +124,8 @@ class ModelConfig(_Strict):
     options: dict[str, Any] = Field(default_factory=dict, description="further arguments of the model factory")
     encoder: EncoderConfig | None = Field(None, description="a trainable text encoder (fine-tuned in full, "
                                           "with LoRA, or frozen) under the head named by ``name``")
+    dissonance: DissonanceConfig | None = Field(None, description="trainable encoders with dialogue context: "
+                                                "add the context-vs-current dissonance score (output `dissonance`)")
 
 
 class LossConfig(_Strict):
@@ -157,6 +168,9 @@ class TargetConfig(_Strict):
 
     labels: LabelsConfig | None = None
     values: list[str] | None = Field(None, description="numeric columns this task regresses (MSE)")
+    value_range: tuple[float, float] | None = Field(
+        None, description="values: the scale's ends (e.g. [1, 5]); targets are rescaled to [0, 1] and "
+                          "predictions clipped to it, so corpora on different scales share one task")
 
     @property
     def declared(self) -> bool:
@@ -167,6 +181,8 @@ class TargetConfig(_Strict):
         if self.labels is not None and self.values:
             raise PydanticCustomError("task", "give a task either labels (classification) or values "
                                       "(a list of numeric columns to regress), not both")
+        if self.value_range is not None and (not self.values or self.value_range[0] >= self.value_range[1]):
+            raise PydanticCustomError("task", "value_range needs values and two increasing numbers [low, high]")
         return self
 
 
@@ -236,6 +252,11 @@ class ExperimentConfig(_Strict):
             raise PydanticCustomError("tags", "features.tags feed a trainable encoder's token window: set model.encoder")
         if self.sources and self.model.encoder is None:
             raise PydanticCustomError("sources", "sources need a composed model: set model.encoder")
+        if self.model.dissonance is not None and (self.model.encoder is None or not self.features.context):
+            raise PydanticCustomError("dissonance", "model.dissonance compares a turn with its previous turns: "
+                                      "set model.encoder and features.context (previous turns, e.g. 2)")
+        if "dissonance" in self.tasks and self.model.dissonance is not None:
+            raise PydanticCustomError("tasks", "'dissonance' is model.dissonance's output; name the task otherwise")
         names = [self.data.corpus, *(s.source_name for s in self.sources)]
         if len(set(names)) != len(names):
             raise PydanticCustomError("sources", f"source names must differ (data's corpus and every source; "
@@ -312,6 +333,11 @@ ADDED_FIELDS += (("tasks",),)
 #: Further corpora and how an epoch samples them.
 ADDED_FIELDS += (("sources",), ("sampling",))
 
+#: The dissonance head.
+ADDED_FIELDS += (("model", "dissonance"),)
+#: Fields added to ``tasks`` entries and ``sources[].labels`` entries, left out at their default.
+ADDED_TARGET_FIELDS = {"value_range": None}
+
 #: A config's own label set (``affectlab.labels.from_config``).
 ADDED_FIELDS += (("labels", "classes"), ("labels", "multi_label"), ("labels", "map"), ("labels", "aliases"))
 
@@ -328,6 +354,11 @@ def config_identity(config: ExperimentConfig) -> dict[str, Any]:
             holder, default_holder = holder.get(part, {}), default_holder.get(part, {})
         if path[-1] in holder and holder[path[-1]] == default_holder.get(path[-1]):
             del holder[path[-1]]
+    targets = [*data.get("tasks", {}).values(), *(t for s in data.get("sources", []) for t in s["labels"].values())]
+    for target in targets:
+        for key, default in ADDED_TARGET_FIELDS.items():
+            if key in target and target[key] == default:
+                del target[key]
     return data
 
 

@@ -58,11 +58,17 @@ def build_objective(config: ExperimentConfig, prepared):
     kind = "multi_label" if data.scheme.multi_label else "single_label"
     primary = train.targets(PRIMARY)[PRIMARY]
     loss = build_loss_for(config, primary[labelled(kind, primary)], data.scheme)  # rows of other corpora may lack it
-    if not data.tasks and not data.sources:
+    dissonance = config.model.dissonance
+    if not data.tasks and not data.sources and dissonance is None:
         return loss
     train_index = np.flatnonzero(data.corpus.table["split"].to_numpy() == "train")
+    from torch import nn
+
+    from ..models.composed import DISSONANCE
+
+    extra = [Task(DISSONANCE, "score", nn.Identity(), dissonance.weight)] if dissonance is not None else []
     return Objective([Task(PRIMARY, kind, loss),
-                      *(objective_task(config, t, train_index) for t in data.tasks.values())])
+                      *(objective_task(config, t, train_index) for t in data.tasks.values()), *extra])
 
 
 def build_callbacks(config: ExperimentConfig, model) -> list:
@@ -96,9 +102,8 @@ def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=
     spec that rebuilds it (each part's own config)."""
     from ..models.composed import ComposedModel
     from ..models.inputs import TOKENS
-    from ..models.text_encoder import TrainableTextEncoder
-
     from ..models.adversary import AdversarialHead
+    from ..models.text_encoder import TrainableTextEncoder
 
     encoder = TrainableTextEncoder(config.model.encoder, weights_dir, added_tokens or ())
     heads, head_specs = {}, {}
@@ -113,4 +118,10 @@ def build_composed(config: ExperimentConfig, tasks: dict[str, int], weights_dir=
                                           else config.tasks[task].coefficient)
             head_specs[task]["adversarial"] = True
     spec = {"name": "composed", "encoders": {TOKENS.name: encoder.spec()}, "heads": head_specs}
-    return ComposedModel({TOKENS.name: encoder}, heads), spec
+    dissonance = None
+    if config.model.dissonance is not None:
+        from ..models.dissonance import DissonanceHead
+
+        dissonance = DissonanceHead(encoder.out_dim, config.model.dissonance.hidden)
+        spec["dissonance"] = {"input": TOKENS.name, **dissonance.spec()}
+    return ComposedModel({TOKENS.name: encoder}, heads, dissonance, TOKENS.name), spec

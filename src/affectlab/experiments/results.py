@@ -15,12 +15,18 @@ from ..evaluation.reports import write_run_report
 from ..evaluation.metrics import regression_metrics
 from ..pipeline import Pipeline, TaskSpec, build_spec
 from ..training import TrainResult
+from ..models.composed import DISSONANCE
+from ..readouts import has_plutchik_primaries
 from ..training.objectives import output_probs
 from ..training.trainer import model_outputs, predict_proba
 from .config import ExperimentConfig, dump_config
 from .inputs import PreparedRun
 from .tasks import PRIMARY, labelled, primary_targets
 from .provenance import code_commit, package_versions
+
+
+#: The task a wheel reading takes its intensity band from, when a run has it.
+INTENSITY = "intensity"
 
 
 @dataclass
@@ -62,6 +68,9 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
     np.save(run_dir / "test_labels.npy", np.asarray(y_test))
     np.save(run_dir / "dev_labels.npy", np.asarray(y_dev))  # ensembles weigh members on dev
     task_specs, task_reports = further_task_reports(run_dir, data, datasets, outputs)
+    if DISSONANCE in outputs["dev"]:
+        task_reports[DISSONANCE] = dissonance_report(data, outputs)
+        task_specs[DISSONANCE] = TaskSpec(DISSONANCE, "score", None, None, [DISSONANCE])
     by_source = source_reports(run_dir, data, datasets, outputs, threshold, task_specs) if data.sources else {}
     results = {
         "run_id": run_dir.name,
@@ -106,22 +115,43 @@ def finish_run(config: ExperimentConfig, run_dir: Path, prepared: PreparedRun, m
                           inputs=inputs, model_spec=model_spec,
                           tasks={PRIMARY: TaskSpec(PRIMARY, "multi_label" if multi_label else "single_label",
                                                    data.scheme, threshold or 0.5), **task_specs}
-                          if task_specs else None)
+                          if task_specs else None,
+                          readouts=pipeline_readouts(data, outputs["dev"], threshold, task_specs))
         Pipeline(spec, model.cpu(), data.scheme, prepared.features.idf, device="cpu").save(run_dir / "pipeline")
         results["pipeline"] = str(run_dir / "pipeline")
     write_json(run_dir / "results.json", results)
     return RunResult(run_dir, results)
 
 
+def pipeline_readouts(data, dev_outputs, threshold, task_specs) -> dict[str, Any]:
+    """What the pipeline derives after its forward pass: a Plutchik primary task gets the wheel
+    reading, its intensity bands the tertiles of the intensity head's dev predictions."""
+    if not (data.scheme.multi_label and has_plutchik_primaries(data.scheme.classes)):
+        return {}
+    wheel: dict[str, Any] = {"task": PRIMARY, "threshold": threshold if threshold is not None else 0.5}
+    if INTENSITY in task_specs and task_specs[INTENSITY].kind == "regression":
+        cuts = np.quantile(dev_outputs[INTENSITY][:, 0], [1 / 3, 2 / 3])
+        wheel["intensity"] = INTENSITY
+        if 0.0 < cuts[0] < cuts[1] <= 1.0:
+            wheel["bands"] = [round(float(c), 4) for c in cuts]
+    return {"wheel": wheel}
+
+
 def _outputs(model, dataset, data, config: ExperimentConfig) -> dict[str, np.ndarray]:
     """Every task's probabilities (values, for regression) on one split. A single-task run
     keeps the single-output path, so frozen-head figures stay bit-identical."""
     multi_label = data.scheme.multi_label
-    if not data.tasks:
+    if not data.tasks and config.model.dissonance is None:
         return {PRIMARY: predict_proba(model, dataset, multi_label)}
     raw = model_outputs(model, dataset, "cpu", config.training.eval_batch_size, PRIMARY)
     kinds = {PRIMARY: _kind(data), **{name: task.kind for name, task in data.tasks.items()}}
-    return {name: output_probs(kind, raw[name]).numpy() for name, kind in kinds.items()}
+    out = {name: output_probs(kind, raw[name]).numpy() for name, kind in kinds.items()}
+    for name, task in data.tasks.items():
+        if task.bounds is not None:  # as the pipeline reports them
+            out[name] = np.clip(out[name], *task.bounds)
+    if DISSONANCE in raw:
+        out[DISSONANCE] = raw[DISSONANCE].float().numpy()
+    return out
 
 
 def _kind(data) -> str:
@@ -156,6 +186,24 @@ def source_reports(run_dir: Path, data, datasets, outputs, threshold, task_specs
     return out
 
 
+def dissonance_report(data, outputs) -> dict[str, Any]:
+    """The dissonance score's mean and spread on rows with context, per split (and corpus)."""
+    table = data.corpus.table
+    report: dict[str, Any] = {}
+    for part in ("dev", "test"):
+        scores = outputs[part][DISSONANCE][:, 0]
+        groups = {"all": np.ones(len(scores), dtype=bool)}
+        if data.sources:
+            names = table["source"].to_numpy()[table["split"].to_numpy() == part]
+            groups.update({name: names == name for name in data.sources})
+        for group, rows in groups.items():
+            values = scores[rows][np.isfinite(scores[rows])]
+            if len(values):
+                report.setdefault(part, {})[group] = {"rows_with_context": int(len(values)),
+                                                      "mean": float(values.mean()), "sd": float(values.std())}
+    return report
+
+
 def further_task_reports(run_dir: Path, data, datasets, outputs) -> tuple[dict[str, TaskSpec], dict[str, Any]]:
     """Reports of every further task on its labelled dev and test rows (``tasks/<name>/``);
     multi-label thresholds are tuned on dev. Returns the pipeline's task specs and the figures."""
@@ -179,7 +227,7 @@ def further_task_reports(run_dir: Path, data, datasets, outputs) -> tuple[dict[s
                 threshold=threshold if task.kind == "multi_label" else None, plots=False)
         figures["rows"] = {s: int(labelled(task.kind, datasets[s].targets(PRIMARY)[name]).sum()) for s in ("dev", "test")}
         reports[name] = figures
-        specs[name] = TaskSpec(name, task.kind, task.scheme, threshold, task.outputs)
+        specs[name] = TaskSpec(name, task.kind, task.scheme, threshold, task.outputs, task.bounds)
     return specs, reports
 
 

@@ -29,7 +29,7 @@ def target_for(task: str, target, table: pd.DataFrame) -> TaskTargets:
     """One task's targets over one corpus's rows, from a ``TargetConfig`` (labels or values)."""
     if target.labels is not None:
         return classification_targets(task, target.labels, table)
-    return regression_targets(task, list(target.values), table)
+    return regression_targets(task, list(target.values), table, target.value_range)
 
 
 def _missing_like(reference: TaskTargets, n: int) -> np.ndarray:
@@ -53,8 +53,12 @@ def stack_targets(task: str, segments: list[tuple[str, int, TaskTargets | None]]
                               f"{first_name!r} gives {list(reference.scheme.classes)}; map both onto one scheme")
         if reference.scheme is None and other.width != reference.width:
             raise ConfigError(f"task {task!r}: {name!r} regresses {other.width} values, {first_name!r} {reference.width}")
+        if other.bounds != reference.bounds:
+            raise ConfigError(f"task {task!r}: give every corpus that labels it a value_range (or none): "
+                              f"{first_name!r} has {reference.bounds and 'one'}, {name!r} {other.bounds and 'one'}")
     parts = [t.y if t is not None else _missing_like(reference, n) for _, n, t in segments]
-    return TaskTargets(task, reference.kind, np.concatenate(parts), reference.scheme, reference.outputs)
+    return TaskTargets(task, reference.kind, np.concatenate(parts), reference.scheme, reference.outputs,
+                       reference.bounds)
 
 
 def load_source(source, root: str | Path, text_column: str = "text") -> tuple[pd.DataFrame, dict[str, TaskTargets], dict[str, Any]]:

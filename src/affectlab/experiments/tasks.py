@@ -32,6 +32,7 @@ class TaskTargets:
     y: np.ndarray
     scheme: LabelScheme | None = None
     outputs: list[str] | None = None  # regression: the value columns
+    bounds: tuple[float, float] | None = None  # regression rescaled by value_range: (0, 1)
 
     @property
     def width(self) -> int:
@@ -42,7 +43,7 @@ class TaskTargets:
         return labelled(self.kind, self.y if index is None else self.y[index])
 
     def take(self, keep: np.ndarray) -> "TaskTargets":
-        return TaskTargets(self.name, self.kind, self.y[keep], self.scheme, self.outputs)
+        return TaskTargets(self.name, self.kind, self.y[keep], self.scheme, self.outputs, self.bounds)
 
 
 def labelled(kind: TaskKind, y: np.ndarray) -> np.ndarray:
@@ -88,7 +89,10 @@ def classification_targets(name: str, labels, table: pd.DataFrame) -> TaskTarget
     return TaskTargets(name, kind, y, scheme=scheme)
 
 
-def regression_targets(name: str, columns: list[str], table: pd.DataFrame) -> TaskTargets:
+def regression_targets(name: str, columns: list[str], table: pd.DataFrame,
+                       value_range: tuple[float, float] | None = None) -> TaskTargets:
+    """Values of ``columns`` (NaN where empty); with ``value_range`` (the scale's ends)
+    rescaled to [0, 1], so corpora rated on different scales can share the task."""
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ConfigError(f"tasks.{name}.values: column(s) {missing} are not in the corpus; "
@@ -99,7 +103,15 @@ def regression_targets(name: str, columns: list[str], table: pd.DataFrame) -> Ta
     except (TypeError, ValueError) as error:
         raise ConfigError(f"tasks.{name}.values {columns} must hold numbers (empty cells are "
                           f"allowed): {error}") from None
-    return TaskTargets(name, "regression", y, outputs=list(columns))
+    if value_range is None:
+        return TaskTargets(name, "regression", y, outputs=list(columns))
+    low, high = value_range
+    outside = np.isfinite(y) & ((y < low) | (y > high))
+    if outside.any():
+        raise ConfigError(f"tasks.{name}: {int(outside.sum())} value(s) of {columns} lie outside value_range "
+                          f"[{low}, {high}] (e.g. {float(y[outside][0])}); give the scale's real ends")
+    return TaskTargets(name, "regression", ((y - low) / (high - low)).astype(np.float32),
+                       outputs=list(columns), bounds=(0.0, 1.0))
 
 
 def task_targets(tasks: dict, table: pd.DataFrame) -> dict[str, TaskTargets]:
@@ -110,7 +122,7 @@ def task_targets(tasks: dict, table: pd.DataFrame) -> dict[str, TaskTargets]:
         if task.labels is not None:
             out[name] = classification_targets(name, task.labels, table)
         elif task.values:
-            out[name] = regression_targets(name, list(task.values), table)
+            out[name] = regression_targets(name, list(task.values), table, task.value_range)
     return out
 
 

@@ -5,7 +5,8 @@ turns (and ``future`` following turns, for offline analysis), each ``"Speaker: t
 speakers are known. Truncation always keeps the current utterance: it is cut only when it alone
 is longer than ``max_length``; context turns fill what is left, nearest first (a past turn keeps
 its end, a future turn its start). ``focus`` marks the current utterance's tokens, so pooling
-can read the utterance in context rather than the whole window. Token ids stay integers and are
+can read the utterance in context rather than the whole window; ``past`` marks the previous
+turns' text tokens (what a context-vs-current comparison reads). Token ids stay integers and are
 padded per batch (``collate``).
 
 ``tags`` names columns (scenario, topic) whose value becomes one special token right after
@@ -99,7 +100,8 @@ def special_ids(tokenizer) -> tuple[int, int]:
 
 def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[dict[str, Any]]:
     """One item per row of ``table`` (columns ``text``, optional ``speaker``/``dialogue``/``turn``):
-    ``{"ids": [...], "focus": (first, last + 1)}``."""
+    ``{"ids": [...], "focus": (first, last + 1)}``, plus ``"past": [(start, stop), ...]`` (each
+    previous turn's text tokens) when the window holds any."""
     table = table.reset_index(drop=True)
     speakers = table["speaker"] if "speaker" in table.columns else pd.Series([None] * len(table))
     texts = [turn_text(t, s, window.speakers) for t, s in zip(table["text"].astype(str), speakers)]
@@ -133,7 +135,9 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
                 after.append(piece)
                 budget -= len(piece) + 1
         ids = [start, *tags[i]]  # without context or tags: [CLS] current [SEP], the frozen encoder's input
+        spans = []
         for piece in before:
+            spans.append((len(ids), len(ids) + len(piece)))
             ids += piece + [end]
         first = len(ids)
         ids += current
@@ -141,12 +145,16 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
         ids.append(end)
         for piece in after:
             ids += piece + [end]
-        items.append({"ids": ids, "focus": focus})
+        item = {"ids": ids, "focus": focus}
+        if any(stop > begin for begin, stop in spans):
+            item["past"] = [(begin, stop) for begin, stop in spans if stop > begin]
+        items.append(item)
     return items
 
 
 class TokenCollate:
-    """Pads a list of items to the batch's longest: ``{prefix}_ids``, ``_mask``, ``_focus``."""
+    """Pads a list of items to the batch's longest: ``{prefix}_ids``, ``_mask``, ``_focus``, and
+    ``_past`` (previous turns' tokens) when any item in the batch has context."""
 
     def __init__(self, pad_id: int, prefix: str = "text") -> None:
         self.pad_id = int(pad_id)
@@ -165,4 +173,11 @@ class TokenCollate:
             focus[row, first:stop] = 1.0
             if stop <= first:  # an empty utterance: pool over everything real
                 focus[row, :n] = 1.0
-        return {f"{self.prefix}_ids": ids, f"{self.prefix}_mask": mask, f"{self.prefix}_focus": focus}
+        batch = {f"{self.prefix}_ids": ids, f"{self.prefix}_mask": mask, f"{self.prefix}_focus": focus}
+        if any(item.get("past") for item in items):
+            past = torch.zeros((len(items), longest), dtype=torch.float32)
+            for row, item in enumerate(items):
+                for begin, stop in item.get("past", ()):
+                    past[row, begin:stop] = 1.0
+            batch[f"{self.prefix}_past"] = past
+        return batch

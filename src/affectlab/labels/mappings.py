@@ -258,7 +258,7 @@ _GOEMOTIONS_ON_WHEEL = (
     "admiration", "anger", "annoyance", "disapproval", "disgust", "fear", "grief", "joy", "love",
     "optimism", "remorse", "sadness", "surprise",
 )
-_add("goemotions28->plutchik8", {
+_GOEMOTIONS_TO_PLUTCHIK: dict[str, Target] = {
     **{name: plutchik.state_to_primaries(name) for name in _GOEMOTIONS_ON_WHEEL},
     # -- judgement calls ------------------------------------------------------------------
     # Plutchik's other name for the surprise+sadness dyad (wheel figure: disapproval; PyPlutchik,
@@ -305,7 +305,9 @@ _add("goemotions28->plutchik8", {
     # the mild form of joy.
     "relief": ("joy",),
     "neutral": None,
-}, "GoEmotions' 27 emotions -> Plutchik's 8 primaries; multi-label, neutral dropped (a row of "
+}
+_add("goemotions28->plutchik8", _GOEMOTIONS_TO_PLUTCHIK,
+   "GoEmotions' 27 emotions -> Plutchik's 8 primaries; multi-label, neutral dropped (a row of "
    "only neutral is dropped). Wheel names follow Plutchik's wheel (1980, 2001): intensity names "
    "(admiration, annoyance, grief) -> their primary, dyads (love, optimism, remorse, "
    "disapproval; disappointment, Plutchik's other name for surprise+sadness) -> both primaries. "
@@ -313,6 +315,12 @@ _add("goemotions28->plutchik8", {
    "2020), commented row by row in affectlab/labels/mappings.py; no published GoEmotions -> "
    "Plutchik table was found to follow.",
     multi_label=True)
+
+# The same with neutral kept as its own label, for a Plutchik head that also learns "none of
+# the eight" (XED's plutchik8_neutral scheme): a row of only neutral becomes ("neutral",).
+_add("goemotions28->plutchik8_neutral", {**_GOEMOTIONS_TO_PLUTCHIK, "neutral": "neutral"},
+     "goemotions28->plutchik8 with neutral kept as the label 'neutral' (scheme plutchik8_neutral, "
+     "as XED with its neutral file).", multi_label=True)
 
 # MELD's emotions are Ekman's six, each also a Plutchik primary of the same name.
 _add("meld7->plutchik8", {

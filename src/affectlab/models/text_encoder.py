@@ -57,7 +57,8 @@ def _load_hf(path: Path) -> nn.Module:
 
 
 class TrainableTextEncoder(nn.Module):
-    """``forward(ids, mask, focus=None) -> [B, D]``."""
+    """``forward(ids, mask, focus=None, past=None) -> [B, D]``; ``with_context`` also pools the
+    previous turns."""
 
     def __init__(self, config: EncoderConfig, weights_dir: str | Path | None = None,
                  added_tokens: Sequence[str] = ()) -> None:
@@ -117,19 +118,43 @@ class TrainableTextEncoder(nn.Module):
     def _hf_config(self):
         return self.model.config
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor, focus: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, focus: torch.Tensor | None = None,
+                past: torch.Tensor | None = None) -> torch.Tensor:
+        """The pooled current utterance [B, D] (``past`` is read only by ``with_context``)."""
+        return self._pool(self._layers(ids, mask), ids, focus if focus is not None else content_mask(mask))
+
+    def with_context(self, ids: torch.Tensor, mask: torch.Tensor, focus: torch.Tensor | None = None,
+                     past: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The current utterance [B, D], its previous turns pooled [B, D] and which rows have any
+        [B] (bool). Tokens before the current utterance attend only to each other, so the
+        context's vector has not seen the turn it is compared with."""
+        focus = focus if focus is not None else content_mask(mask)
+        if past is None:
+            past = torch.zeros_like(focus)
+        before = torch.cumsum(focus, dim=1) == 0  # [CLS], tags and the previous turns
+        allowed = mask.bool()[:, None, :] & (~before[:, :, None] | before[:, None, :])
+        blocked = torch.zeros(allowed.shape, dtype=torch.float32, device=ids.device)
+        blocked = blocked.masked_fill(~allowed, torch.finfo(torch.float32).min)[:, None]  # [B, 1, T, T]
+        layers = self._layers(ids, blocked)
+        has_context = past.sum(dim=1) > 0
+        safe_past = torch.where(has_context[:, None], past, focus)  # no context: any finite vector
+        return self._pool(layers, ids, focus), self._pool(layers, ids, safe_past), has_context
+
+    def _layers(self, ids: torch.Tensor, attention: torch.Tensor) -> torch.Tensor:
+        """The last four hidden layers [B, 4, T, D] (``attention``: a [B, T] padding mask or a
+        prepared additive [B, 1, T, T] mask)."""
         needs_layers = self.config.layers != "last"
-        out = self.model(input_ids=ids, attention_mask=mask, output_hidden_states=needs_layers)
+        out = self.model(input_ids=ids, attention_mask=attention, output_hidden_states=needs_layers)
         if needs_layers:
             hidden = list(out.hidden_states)
             while len(hidden) < 4:  # tiny test encoders: repeat the earliest layer
                 hidden.insert(0, hidden[0])
-            last4 = torch.stack(hidden[-4:], dim=1)
-        else:
-            last4 = out.last_hidden_state.unsqueeze(1).expand(-1, 4, -1, -1)
-        content = focus if focus is not None else content_mask(mask)
+            return torch.stack(hidden[-4:], dim=1)
+        return out.last_hidden_state.unsqueeze(1).expand(-1, 4, -1, -1)
+
+    def _pool(self, layers: torch.Tensor, ids: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         variant = (self.config.layers, self.config.pooling)
-        return pool_variants(last4, content, [variant], ids=ids)[variant]
+        return pool_variants(layers, content, [variant], ids=ids)[variant]
 
     def input_embeddings(self) -> nn.Embedding:
         """The token-embedding layer (attribution methods integrate along it)."""

@@ -3,7 +3,9 @@
 A model returns ``{task: logits-or-values}``; each ``Task`` knows its kind, its loss and its
 weight. Datasets mark a sample that carries no label for a task (``MISSING``: -1 for class
 indices, NaN for regression values and multi-label rows), and that sample is left out of the
-task's loss — so datasets that label different tasks can share one batch.
+task's loss — so datasets that label different tasks can share one batch. A ``score`` task is
+self-supervised: the model's output already is each sample's loss (NaN where it does not
+apply, e.g. the dissonance of a turn without context), and no target is read.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from torch import nn
 
 from ..errors import ConfigError
 
-TaskKind = Literal["single_label", "multi_label", "regression"]
+TaskKind = Literal["single_label", "multi_label", "regression", "score"]
 #: The class index of a sample without a label for a single-label task.
 MISSING = -1
 
@@ -48,7 +50,7 @@ def output_probs(kind: TaskKind, output: torch.Tensor) -> torch.Tensor:
         return torch.softmax(output.float(), dim=-1)
     if kind == "multi_label":
         return torch.sigmoid(output.float())
-    return output.float()
+    return output.float()  # regression values, scores
 
 
 def as_outputs(output: torch.Tensor | Mapping[str, torch.Tensor], default: str) -> dict[str, torch.Tensor]:
@@ -93,16 +95,12 @@ class Objective:
             if name not in outputs:
                 raise ConfigError(f"the model returns no output {name!r} for task {name!r}; "
                                   f"it returns {sorted(outputs)}")
-            if name not in targets:
+            if task.kind == "score":
+                value = _mean_finite(outputs[name])
+            elif name not in targets:
                 continue
-            output, target = outputs[name], targets[name]
-            present = task.present(target)
-            if bool(present.all()):
-                value = task.loss(output, target)
-            elif bool(present.any()):
-                value = task.loss(output[present], target[present])
             else:
-                value = output.sum() * 0.0
+                value = self._task_loss(task, outputs[name], targets[name])
             losses[name] = value
             weighted = value if task.weight == 1.0 else task.weight * value
             total = weighted if total is None else total + weighted
@@ -110,6 +108,22 @@ class Objective:
             raise ConfigError(f"no targets for any task {list(self.tasks)} in this batch")
         losses["total"] = total
         return losses
+
+    @staticmethod
+    def _task_loss(task: Task, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        present = task.present(target)
+        if bool(present.all()):
+            return task.loss(output, target)
+        if bool(present.any()):
+            return task.loss(output[present], target[present])
+        return output.sum() * 0.0
+
+
+def _mean_finite(output: torch.Tensor) -> torch.Tensor:
+    """The mean of a score output over its finite entries (0, without gradient, if none)."""
+    flat = output.reshape(-1)
+    finite = torch.isfinite(flat)
+    return flat[finite].mean() if bool(finite.any()) else flat.nan_to_num(0.0).sum() * 0.0
 
 
 def target_arrays(y: np.ndarray | Mapping[str, np.ndarray] | None, default: str) -> dict[str, np.ndarray]:
