@@ -343,7 +343,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def _task_summary(output: dict, top: int) -> str:
     """One task's output in a line: values, a score, or the label with its top probabilities."""
     if "values" in output:
-        return "  ".join(f"{k} {v:.2f}" for k, v in output["values"].items())
+        values = output["values"]
+        if len(values) == 1:
+            return f"{next(iter(values.values())):.2f}"
+        return "  ".join(f"{k} {v:.2f}" for k, v in values.items())
     if "value" in output:
         return "n/a (no context)" if output["value"] is None else f"{output['value']:.2f}"
     ranked = sorted(output["probabilities"].items(), key=lambda kv: -kv[1])[:top]
@@ -364,7 +367,9 @@ def _wheel_summary(reading: dict) -> str:
 def _print_tasks(rows: list[dict], top: int, what: str = "text") -> None:
     """Multi-task pipelines: one block per input, a line per task (and per readout)."""
     for r in rows:
-        table = _table(show_lines=False, title=r[what], title_justify="left")
+        speaker = r.get("speaker")
+        title = f"{speaker}: {r[what]}" if speaker else r[what]
+        table = _table(show_lines=False, title=title, title_justify="left", title_style="bold")
         table.add_column("output", style="bold")
         table.add_column("prediction", overflow="fold")
         for name, reading in (r.get("extras") or {}).items():

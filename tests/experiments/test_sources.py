@@ -96,3 +96,10 @@ def test_corpora_that_disagree_on_a_task_say_so(tmp_path, tiny_encoder_dir):
                                                          "column": "source"}}
     with pytest.raises(ConfigError, match="map both onto one scheme"):
         prepare_data(config_from_dict(data))
+
+
+def test_a_task_over_the_source_column_is_labelled_on_every_corpus_unlisted(tmp_path, tiny_encoder_dir):
+    data = _data(tmp_path, tiny_encoder_dir)
+    del data["sources"][0]["labels"]["domain"]  # the domain head reads `source`: no need to list it
+    prepared = prepare_data(config_from_dict(data))
+    assert prepared.tasks["domain"].y.tolist() == [0] * 48 + [1] * 24

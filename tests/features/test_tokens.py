@@ -81,3 +81,21 @@ def test_tags_count_against_max_length_and_never_cut_the_current_utterance(tiny_
     items = token_items(tokenizer, table, DialogueWindow(past=2, max_length=limit, tags=("scenario", "topic")))
     assert all(len(item["ids"]) <= limit for item in items)
     assert _focus(tokenizer, items[2]) == _focus(tokenizer, alone)
+
+
+def test_a_row_that_carries_its_own_context_reads_it_like_dialogue_turns(tiny_encoder_dir):
+    """MUStARD-style rows (a list of previous turns) give the window a dialogue lookup gives."""
+    import pandas as pd
+
+    from affectlab.features.tokens import DialogueWindow, token_items
+    from affectlab.models.text_encoder import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_encoder_dir))
+    window = DialogueWindow(past=2, max_length=64)
+    dialogue = pd.DataFrame({"text": ["Hello there.", "Is it raining?", "Oh sure, lovely weather."],
+                             "speaker": ["A", "B", "A"], "dialogue": ["d"] * 3, "turn": [0, 1, 2]})
+    own = pd.DataFrame({"text": ["Oh sure, lovely weather."], "speaker": ["A"],
+                        "context": [["Hi.", "Hello there.", "Is it raining?"]], "context_speakers": [["B", "A", "B"]]})
+    assert token_items(tokenizer, own, window)[0] == token_items(tokenizer, dialogue, window)[2]
+    none = own.assign(context=[[]])
+    assert "past" not in token_items(tokenizer, none, window)[0]

@@ -6,7 +6,8 @@ further corpus, loaded and split by its own ``data`` settings, that labels the t
 stacked with a ``source`` column (the corpus name, or the source's ``name``) — which a task can
 predict, e.g. an adversarial domain head — and every task's targets are stacked with them: a
 row from a corpus that does not label a task is missing for it (left out of that task's loss,
-reports and early stopping). Dialogue ids are prefixed with the source, so a context window
+reports and early stopping). A task over the ``source`` column itself (a domain head) is
+labelled on every corpus. Dialogue ids are prefixed with the source, so a context window
 never reaches into another corpus.
 """
 from __future__ import annotations
@@ -38,9 +39,26 @@ def _missing_like(reference: TaskTargets, n: int) -> np.ndarray:
     return np.full((n, reference.width), np.nan, dtype=np.float32)
 
 
+def _single_label(targets: TaskTargets) -> TaskTargets:
+    """A multi-label corpus's targets as single-label: rows with exactly one label keep it."""
+    import dataclasses
+
+    y = np.nan_to_num(targets.y, nan=0.0)
+    one = (y == 1).sum(axis=1) == 1
+    index = np.where(one & targets.present(), y.argmax(axis=1), MISSING).astype(np.int64)
+    scheme = dataclasses.replace(targets.scheme, multi_label=False)
+    return TaskTargets(targets.name, "single_label", index, scheme, targets.outputs)
+
+
 def stack_targets(task: str, segments: list[tuple[str, int, TaskTargets | None]]) -> TaskTargets:
     """One task's targets over the stacked table from its per-corpus parts (None: that corpus
-    does not label it); every corpus that labels it must agree on kind and classes / width."""
+    does not label it); every corpus that labels it must agree on kind and classes / width —
+    except that a multi-label corpus may feed a single-label task: its rows with exactly one
+    label keep it, the others are missing (e.g. GoEmotions' sentiment beside MELD's)."""
+    kinds = {t.kind for _, _, t in segments if t is not None}
+    if kinds == {"single_label", "multi_label"}:
+        segments = [(name, n, _single_label(t) if t is not None and t.kind == "multi_label" else t)
+                    for name, n, t in segments]
     given = [(name, t) for name, _, t in segments if t is not None]
     if not given:
         raise ConfigError(f"task {task!r} is labelled by no corpus")
@@ -61,9 +79,11 @@ def stack_targets(task: str, segments: list[tuple[str, int, TaskTargets | None]]
                        reference.bounds)
 
 
-def load_source(source, root: str | Path, text_column: str = "text") -> tuple[pd.DataFrame, dict[str, TaskTargets], dict[str, Any]]:
+def load_source(source, root: str | Path, text_column: str = "text",
+                tasks: dict | None = None) -> tuple[pd.DataFrame, dict[str, TaskTargets], dict[str, Any]]:
     """A source's split table and its targets for the tasks it labels; rows without text, or
-    without a target for any of its tasks, are dropped and counted."""
+    without a target for any of its tasks, are dropped and counted. A task of ``tasks`` over
+    the ``source`` column (a domain head) is labelled on every corpus without being listed."""
     name = source.source_name
     corpus = load_corpus(source.data.corpus, source.data.data_root or root, **source.data.options)
     corpus = apply_split(corpus, source.data.split.name, **source.data.split.options)
@@ -71,9 +91,12 @@ def load_source(source, root: str | Path, text_column: str = "text") -> tuple[pd
     notes: dict[str, Any] = {"corpus": corpus.name, "fingerprint": corpus.fingerprint(), "rows_loaded": len(table)}
     keep = ~(table[text_column].fillna("").astype(str).str.strip() == "").to_numpy()
     targets = {task: target_for(task, target, table) for task, target in source.labels.items()}
+    for task, spec in (tasks or {}).items():
+        if task not in targets and spec.labels is not None and spec.labels.column == SOURCE_COLUMN:
+            targets[task] = target_for(task, spec, table)
     labelled_any = np.zeros(len(table), dtype=bool)
-    for target in targets.values():
-        labelled_any |= target.present()
+    for task in source.labels:  # a domain label alone does not keep a row
+        labelled_any |= targets[task].present()
     keep &= labelled_any
     notes["rows_dropped"] = int((~keep).sum())
     table = table[keep].reset_index(drop=True)
@@ -98,7 +121,7 @@ def with_sources(config, data, root: str | Path | None):
     notes = dict(data.notes)
     notes["sources"] = {}
     for source in config.sources:
-        table, targets, source_notes = load_source(source, source.data.data_root or root)
+        table, targets, source_notes = load_source(source, source.data.data_root or root, tasks=config.tasks)
         name = source.source_name
         if "dialogue" in table.columns:
             table["dialogue"] = [None if d is None or (isinstance(d, float) and np.isnan(d)) else f"{name}/{d}"

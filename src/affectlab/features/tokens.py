@@ -9,6 +9,9 @@ can read the utterance in context rather than the whole window; ``past`` marks t
 turns' text tokens (what a context-vs-current comparison reads). Token ids stay integers and are
 padded per batch (``collate``).
 
+A row may bring its own previous turns instead (a ``context`` column holding a list of texts,
+and ``context_speakers``): MUStARD's clips, or a service request with its context.
+
 ``tags`` names columns (scenario, topic) whose value becomes one special token right after
 ``[CLS]`` — ``[scenario=work]`` — learned like any embedding (``tag_vocabulary`` lists them
 from the training rows, plus ``[scenario=?]`` for a value never seen in training).
@@ -92,6 +95,28 @@ def _future_index(table: pd.DataFrame, window: int) -> np.ndarray:
     return index[:, :window][:, ::-1]
 
 
+def _own_context(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> dict[int, list[list[int]]]:
+    """Rows that carry their previous turns themselves (a ``context`` column of lists of texts,
+    optional ``context_speakers``; MUStARD, or a request with ``context``): row → its last
+    ``window.past`` turns tokenised, nearest first. They take the place of a dialogue lookup."""
+    if "context" not in table.columns:
+        return {}
+    speakers = table["context_speakers"] if "context_speakers" in table.columns else [None] * len(table)
+    rows, texts = [], []
+    for i, (turns, names) in enumerate(zip(table["context"], speakers)):
+        if not isinstance(turns, (list, tuple, np.ndarray)) or len(turns) == 0:
+            continue
+        turns = list(turns)[-window.past:]
+        names = list(names)[-len(turns):] if isinstance(names, (list, tuple, np.ndarray)) and len(names) else [None] * len(turns)
+        names = [None] * (len(turns) - len(names)) + names
+        rows.append((i, len(turns)))
+        texts += [turn_text(str(t), n, window.speakers) for t, n in zip(turns, names)]
+    if not texts:
+        return {}
+    ids = iter(tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"])
+    return {i: [next(ids) for _ in range(n)][::-1] for i, n in rows}
+
+
 def special_ids(tokenizer) -> tuple[int, int]:
     start = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
     end = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
@@ -111,6 +136,7 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
         frame = table[["dialogue"]].assign(turn=table["turn"] if "turn" in table.columns else 0)
         past = context_index(frame, window.past)[0][:, :window.past] if window.past else None
         future = _future_index(frame, window.future) if window.future else None
+    own_context = _own_context(tokenizer, table, window) if window.past else {}
     start, end = special_ids(tokenizer)
     tags = _tag_ids(tokenizer, table, window.tags)
     items = []
@@ -120,11 +146,12 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
         budget -= len(current)
         before: list[list[int]] = []
         after: list[list[int]] = []
-        if has_dialogue and past is not None:
-            for j in past[i][::-1]:  # nearest first
-                if j < 0 or budget <= 1:
+        if i in own_context or (has_dialogue and past is not None):
+            earlier = own_context[i] if i in own_context else [pieces[j] for j in past[i][::-1] if j >= 0]
+            for previous in earlier:  # nearest first
+                if budget <= 1:
                     break
-                piece = pieces[j][-(budget - 1):] if len(pieces[j]) > budget - 1 else pieces[j]
+                piece = previous[-(budget - 1):] if len(previous) > budget - 1 else previous
                 before.insert(0, piece)
                 budget -= len(piece) + 1
         if has_dialogue and future is not None:
