@@ -88,7 +88,7 @@ def token_windows(pipeline, texts: list[str], *, batch_size: int, progress: bool
 
     spec = pipeline.input_spec
     added = pipeline.spec["model"].get("encoders", {}).get(spec.get("name", "text"), {}).get("added_tokens", ())
-    tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"], added))
+    tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"], added, fast=True))
     table = _dialogue_table(texts, conversation, speakers, tags)
     with pipeline._lock:
         items = token_items(tokenizer, table, DialogueWindow(**spec["window"]))

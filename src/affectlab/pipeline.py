@@ -291,7 +291,7 @@ def build_model(model_spec: dict[str, Any], path: Path | None = None) -> nn.Modu
     for name, part in model_spec["encoders"].items():
         config = EncoderConfig.model_validate(part["config"])
         weights = None if path is None or config.finetune == "frozen" else path / "encoders" / name
-        encoders[name] = TrainableTextEncoder(config, weights, part.get("added_tokens", ()))
+        encoders[name] = TrainableTextEncoder.for_inference(config, weights, part.get("added_tokens", ()))
     from .models.adversary import AdversarialHead
 
     heads = {}

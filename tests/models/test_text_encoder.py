@@ -47,3 +47,51 @@ def test_lora_targets_that_do_not_exist_are_named(tiny_encoder_dir):
 
     with pytest.raises(ConfigError, match="not linear layers"):
         TrainableTextEncoder(EncoderConfig(path=str(tiny_encoder_dir), finetune="lora", lora={"targets": ["qkv"]}))
+
+
+def _lora_with_weights(path, tmp_path):
+    """A LoRA encoder whose adapters are not zero (B starts at 0), saved as a pipeline saves it."""
+    encoder = TrainableTextEncoder(EncoderConfig(path=str(path), finetune="lora"))
+    torch.manual_seed(1)
+    with torch.no_grad():
+        for name, parameter in encoder.named_parameters():
+            if "lora_B" in name:
+                parameter.normal_(0, 0.5)
+    encoder.save(tmp_path / "saved")
+    return encoder.eval()
+
+
+def test_inference_reads_lora_in_plain_torch_with_the_outputs_of_peft(tiny_encoder_dir, tmp_path):
+    """Adapters folded into the base weights: no transformers or peft at predict time, same numbers."""
+    import pandas as pd
+
+    from affectlab.models.text_encoder import _ReaderModel
+
+    trained = _lora_with_weights(tiny_encoder_dir, tmp_path)
+    config = EncoderConfig(path=str(tiny_encoder_dir), finetune="lora")
+    reader = TrainableTextEncoder.for_inference(config, tmp_path / "saved")
+    assert isinstance(reader.model, _ReaderModel)
+    turns = pd.DataFrame({"text": ["Hello there.", "Why would you say that?", "Okay. Fine. Whatever."],
+                          "speaker": ["A", "B", "A"], "dialogue": ["d"] * 3, "turn": [0, 1, 2]})
+    tokenizer = load_tokenizer(str(tiny_encoder_dir))
+    batch = TokenCollate(tokenizer.pad_token_id)(token_items(tokenizer, turns, DialogueWindow(past=2, max_length=64)))
+    fields = {k[5:]: v for k, v in batch.items()}
+    with torch.no_grad():
+        torch.testing.assert_close(reader(**fields), trained(**fields), atol=1e-5, rtol=1e-4)
+        for ours, theirs in zip(reader.with_context(**fields), trained.with_context(**fields)):
+            torch.testing.assert_close(ours, theirs, atol=1e-5, rtol=1e-4)
+    reader.save(tmp_path / "again")  # saving what was read copies the adapter
+    assert (tmp_path / "again" / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_the_fast_tokenizer_gives_the_ids_of_transformers_with_added_tags(tiny_encoder_dir):
+    import pandas as pd
+
+    tags = ["[scenario=?]", "[scenario=work]"]
+    slow, fast = load_tokenizer(str(tiny_encoder_dir), tags), load_tokenizer(str(tiny_encoder_dir), tags, fast=True)
+    assert type(fast).__name__ == "FastTokenizer"
+    table = pd.DataFrame({"text": ["Why would you say that?", "Okay."], "speaker": ["A", None],
+                          "dialogue": ["d", "d"], "turn": [0, 1], "scenario": ["work", "zoo"]})
+    window = DialogueWindow(past=1, max_length=32, tags=("scenario",))
+    assert token_items(fast, table, window) == token_items(slow, table, window)
+    assert fast.pad_token_id == slow.pad_token_id

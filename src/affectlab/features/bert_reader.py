@@ -9,6 +9,9 @@ eval mode (``tests/features/test_bert_reader.py`` pins them to transformers').
 
 Only what the frozen path needs: absolute positions, token type 0, exact GELU, post-LayerNorm
 layers; ``readable(path)`` says whether a directory qualifies, else callers use transformers.
+Fine-tuned pipelines are read the same way (``TrainableTextEncoder.for_inference``): a fully
+fine-tuned encoder's own safetensors, or the base weights with LoRA adapters folded in
+(``W + alpha/r * B @ A``, ``adapter_readable``), so predicting needs neither transformers nor peft.
 """
 from __future__ import annotations
 
@@ -33,6 +36,58 @@ def readable(path: str | Path) -> bool:
     return (config.get("model_type") == "bert" and config.get("hidden_act") in _ACTIVATIONS
             and config.get("position_embedding_type", "absolute") == "absolute"
             and not config.get("is_decoder", False))
+
+
+def weights_readable(path: str | Path) -> bool:
+    """A BERT weights directory (``config.json`` + ``model.safetensors``) this reader computes."""
+    path = Path(path)
+    if not ((path / "config.json").is_file() and (path / "model.safetensors").is_file()):
+        return False
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    return (config.get("model_type") == "bert" and config.get("hidden_act") in _ACTIVATIONS
+            and config.get("position_embedding_type", "absolute") == "absolute"
+            and not config.get("is_decoder", False))
+
+
+def tokenizer_readable(path: str | Path) -> bool:
+    return (Path(path) / "tokenizer.json").is_file()
+
+
+def adapter_readable(path: str | Path) -> bool:
+    """A plain LoRA adapter directory (peft): linear layers only, one rank and alpha, no DoRA,
+    rsLoRA, biases, trainable tokens or saved modules — what ``merge_lora`` folds in exactly."""
+    path = Path(path)
+    config_file, weights = path / "adapter_config.json", path / "adapter_model.safetensors"
+    if not (config_file.is_file() and weights.is_file()):
+        return False
+    config = json.loads(config_file.read_text(encoding="utf-8"))
+    plain = {"peft_type": "LORA", "use_dora": False, "use_rslora": False, "fan_in_fan_out": False,
+             "lora_bias": False, "bias": "none"}
+    empty = ("modules_to_save", "trainable_token_indices", "rank_pattern", "alpha_pattern", "layer_replication")
+    return all(config.get(k, v) == v for k, v in plain.items()) and not any(config.get(k) for k in empty)
+
+
+def merge_lora(weights: dict[str, torch.Tensor], adapter: str | Path) -> dict[str, torch.Tensor]:
+    """``weights`` (BertModel names) with a LoRA adapter folded into its linear layers."""
+    from safetensors.torch import load_file
+
+    adapter = Path(adapter)
+    config = json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8"))
+    scaling = float(config["lora_alpha"]) / float(config["r"])
+    tensors = load_file(str(adapter / "adapter_model.safetensors"))
+    merged = dict(weights)
+    for key, a in tensors.items():
+        if not key.endswith(".lora_A.weight"):
+            continue
+        module = key.removeprefix("base_model.model.").removesuffix(".lora_A.weight")
+        b = tensors[key.replace(".lora_A.", ".lora_B.")]
+        target = f"{module}.weight"
+        if target not in merged:
+            if module.startswith("pooler."):  # the pooler is not read
+                continue
+            raise KeyError(f"adapter {adapter} targets {module}, which the encoder does not have")
+        merged[target] = merged[target] + scaling * (b.float() @ a.float())
+    return merged
 
 
 class _Layer(nn.Module):
@@ -75,21 +130,27 @@ class BertReader(nn.Module):
         self.hidden_size = hidden
 
     @classmethod
-    def load(cls, path: str | Path) -> "BertReader":
+    def load(cls, path: str | Path, adapter: str | Path | None = None) -> "BertReader":
+        """The encoder in ``path``, with the LoRA ``adapter`` directory folded in when given."""
         from safetensors.torch import load_file
 
         path = Path(path)
         with torch.device("meta"):  # no random init of weights that are replaced at once
             model = cls(json.loads((path / "config.json").read_text(encoding="utf-8")))
         weights = {k.removeprefix("bert."): v.float() for k, v in load_file(path / "model.safetensors").items()}
+        if adapter is not None:
+            weights = merge_lora(weights, adapter)
         model.load_state_dict(_rename(weights, len(model.layers)), strict=True, assign=True)
         return model.eval()
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``attention_mask``: [B, T] (1 = token), or a prepared additive [B, 1, T, T] mask."""
         positions = torch.arange(input_ids.shape[1], device=input_ids.device)
         x = self.norm(self.word(input_ids) + self.position(positions)[None] + self.token_type.weight[0])
-        # additive mask, as BertModel: padded keys get the dtype's minimum
-        bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        if attention_mask.dim() == 4:
+            bias = attention_mask.to(x.dtype)
+        else:  # additive mask, as BertModel: padded keys get the dtype's minimum
+            bias = (1.0 - attention_mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         states = [x]
         for layer in self.layers:
             x = layer(x, bias)
@@ -128,14 +189,30 @@ class FastTokenizer:
         config_file = path / "tokenizer_config.json"
         if config_file.is_file():
             settings = json.loads(config_file.read_text(encoding="utf-8"))
-        pad = settings.get("pad_token", "[PAD]")
-        pad = pad.get("content") if isinstance(pad, dict) else pad
-        self.pad_token_id = self._tokenizer.token_to_id(pad) or 0
+        def token(name: str, default: str) -> str:
+            value = settings.get(name, default)
+            return value.get("content") if isinstance(value, dict) else value
+
+        self.pad_token_id = self._tokenizer.token_to_id(token("pad_token", "[PAD]")) or 0
+        self.cls_token_id = self._tokenizer.token_to_id(token("cls_token", "[CLS]"))
+        self.sep_token_id = self._tokenizer.token_to_id(token("sep_token", "[SEP]"))
+        self.bos_token_id = self.eos_token_id = None
         self.vocab_size = self._tokenizer.get_vocab_size(with_added_tokens=False)
 
+    def add_tokens(self, tokens: Sequence[str], special_tokens: bool = True) -> int:
+        """New whole tokens (dialogue tags), ids after the vocabulary in the order given — as a
+        transformers tokenizer's ``add_tokens(..., special_tokens=True)`` assigns them."""
+        from tokenizers import AddedToken
+
+        return self._tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False) for t in tokens])
+
+    def get_vocab(self) -> dict[str, int]:
+        return self._tokenizer.get_vocab(with_added_tokens=True)
+
     def __call__(self, texts: Sequence[str], truncation: bool = True, max_length: int = 512,
-                 padding: bool = False, return_tensors: str | None = None, **_) -> dict:
-        encodings = self._tokenizer.encode_batch(list(texts))
+                 padding: bool = False, return_tensors: str | None = None, add_special_tokens: bool = True,
+                 **_) -> dict:
+        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=add_special_tokens)
         ids = [e.ids for e in encodings]
         if truncation:  # keep the final special token ([SEP]) as transformers does
             ids = [x if len(x) <= max_length else x[:max_length - 1] + x[-1:] for x in ids]

@@ -70,6 +70,8 @@ def tag_vocabulary(table: pd.DataFrame, columns: Sequence[str]) -> list[str]:
 
 def _tag_ids(tokenizer, table: pd.DataFrame, columns: Sequence[str]) -> list[list[int]]:
     """Per row, one token id per tag column; values the tokenizer does not know read as ``?``."""
+    if not columns:
+        return [[] for _ in range(len(table))]
     vocab = tokenizer.get_vocab()
     per_column = []
     for column in columns:
@@ -129,9 +131,12 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
     previous turn's text tokens) when the window holds any."""
     table = table.reset_index(drop=True)
     speakers = table["speaker"] if "speaker" in table.columns else pd.Series([None] * len(table))
+    if "speaker_name" in table.columns:  # the name as said (MUStARD keys speakers by show/NAME)
+        speakers = table["speaker_name"].where(table["speaker_name"].notna(), speakers)
     texts = [turn_text(t, s, window.speakers) for t, s in zip(table["text"].astype(str), speakers)]
     pieces = tokenizer(texts, add_special_tokens=False, truncation=False)["input_ids"]
-    has_dialogue = "dialogue" in table.columns and (window.past or window.future)
+    has_dialogue = ("dialogue" in table.columns and bool(window.past or window.future)
+                    and table["dialogue"].notna().any() and table["dialogue"].dropna().duplicated().any())
     if has_dialogue:
         frame = table[["dialogue"]].assign(turn=table["turn"] if "turn" in table.columns else 0)
         past = context_index(frame, window.past)[0][:, :window.past] if window.past else None

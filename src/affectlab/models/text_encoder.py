@@ -114,6 +114,35 @@ class TrainableTextEncoder(nn.Module):
                 model.get_input_embeddings().weight[rows:] = mean
         return list(ids)
 
+    @classmethod
+    def for_inference(cls, config: EncoderConfig, weights_dir: str | Path | None = None,
+                      added_tokens: Sequence[str] = ()) -> "TrainableTextEncoder":
+        """The same encoder for prediction only, read in plain torch (``features.bert_reader``:
+        LoRA adapters folded into the base weights) when its files allow, else through
+        transformers as in training. Saving it copies the files it was read from."""
+        from ..features import bert_reader
+
+        base = resolve_encoder_path(config.path)
+        weights_dir = Path(weights_dir) if weights_dir is not None else None
+        source, adapter = base, None
+        if weights_dir is not None and config.finetune == "full":
+            source = weights_dir / "model"
+        elif weights_dir is not None and config.finetune == "lora":
+            adapter = weights_dir / "adapter"
+        plain = (bert_reader.weights_readable(source) and not added_tokens
+                 and (adapter is None or bert_reader.adapter_readable(adapter)))
+        if not plain:
+            return cls(config, weights_dir, added_tokens).eval()
+        if config.layers not in LAYER_COMBINATIONS:
+            raise ConfigError(f"model.encoder.layers must be one of {list(LAYER_COMBINATIONS)}, got {config.layers!r}")
+        encoder = cls.__new__(cls)
+        nn.Module.__init__(encoder)
+        encoder.added_tokens, encoder.config, encoder.base_path = [], config, base
+        encoder.model = _ReaderModel(bert_reader.BertReader.load(source, adapter))
+        encoder.out_dim = encoder.model.reader.hidden_size
+        encoder._read_from = weights_dir
+        return encoder.eval()
+
     @property
     def _hf_config(self):
         return self.model.config
@@ -160,6 +189,11 @@ class TrainableTextEncoder(nn.Module):
         """The token-embedding layer (attribution methods integrate along it)."""
         return self.model.get_input_embeddings()
 
+    def tokenizer(self):
+        if isinstance(self.model, _ReaderModel):
+            return load_tokenizer(str(self.base_path), self.added_tokens, fast=True)
+        return load_tokenizer(str(self.base_path), self.added_tokens)
+
     # --- persistence -----------------------------------------------------------------------
     def spec(self) -> dict[str, Any]:
         return {"config": self.config.model_dump(mode="json"), "fingerprint": encoder_fingerprint(self.base_path),
@@ -169,6 +203,15 @@ class TrainableTextEncoder(nn.Module):
         """LoRA: ``adapter/`` (adapter weights only); full: ``model/`` (config + safetensors);
         frozen: nothing (the weights are the encoder's own files)."""
         directory = Path(directory)
+        read_from = getattr(self, "_read_from", None)
+        if isinstance(self.model, _ReaderModel):  # read for inference: its files are unchanged
+            if read_from is not None:
+                import shutil
+
+                for part in ("adapter", "model"):
+                    if (read_from / part).is_dir() and read_from.resolve() != directory.resolve():
+                        shutil.copytree(read_from / part, directory / part, dirs_exist_ok=True)
+            return
         if self.config.finetune == "lora":  # tag rows: in the adapter's trainable tokens; the
             # resized base rows are rebuilt deterministically, so the whole embedding is not saved
             self.model.save_pretrained(str(directory / "adapter"), save_embedding_layers=False)
@@ -179,16 +222,42 @@ class TrainableTextEncoder(nn.Module):
         """Its weights live in ``save``'s files, not in the pipeline's weight file."""
         return True
 
-    def tokenizer(self):
-        return load_tokenizer(str(self.base_path), self.added_tokens)
 
 
-def load_tokenizer(name_or_path: str = "default", added_tokens: Sequence[str] = ()):
+class _ReaderModel(nn.Module):
+    """A ``BertReader`` answering the way a transformers encoder does (``last_hidden_state``,
+    ``hidden_states``), so pooling and context code read either."""
+
+    def __init__(self, reader: nn.Module) -> None:
+        super().__init__()
+        self.reader = reader
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                output_hidden_states: bool = False):
+        from types import SimpleNamespace
+
+        states = self.reader(input_ids, attention_mask)
+        return SimpleNamespace(last_hidden_state=states[-1], hidden_states=states if output_hidden_states else None)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.reader.word
+
+
+def load_tokenizer(name_or_path: str = "default", added_tokens: Sequence[str] = (), fast: bool = False):
     """The tokenizer of a local encoder directory (``default``: the embedded MiniLM), with
-    ``added_tokens`` as special tokens (never split, ids in the order given)."""
+    ``added_tokens`` as special tokens (never split, ids in the order given). ``fast``: the
+    ``tokenizers`` library alone (no transformers import) where the directory allows."""
+    from ..features import bert_reader
+
+    path = resolve_encoder_path(name_or_path)
+    if fast and bert_reader.tokenizer_readable(path):
+        tokenizer = bert_reader.FastTokenizer(path)
+        if added_tokens:
+            tokenizer.add_tokens(list(added_tokens), special_tokens=True)
+        return tokenizer
     from transformers import AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolve_encoder_path(name_or_path), local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
     if added_tokens:
         tokenizer.add_tokens(list(added_tokens), special_tokens=True)
     return tokenizer
