@@ -83,3 +83,13 @@ def test_finetuned_pipeline_saves_and_loads_in_a_fresh_offline_process(tmp_path,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-1500:]
     np.testing.assert_allclose(json.loads(done.stdout.strip().splitlines()[-1]), here, atol=1e-5)
+
+
+def test_shipped_pipelines_load_by_name_and_an_unknown_name_lists_them():
+    from affectlab.errors import DataNotFoundError
+    from affectlab.pipeline import shipped_pipelines
+
+    assert {"text-meld7", "speech-ravdess8"} <= set(shipped_pipelines())
+    assert Pipeline.shipped("text-meld7").scheme.name == Pipeline.default().scheme.name
+    with pytest.raises(DataNotFoundError, match="shipped: .*text-meld7"):
+        Pipeline.shipped("text-nope")

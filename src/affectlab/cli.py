@@ -54,13 +54,29 @@ def _warn(message: str) -> None:
     _err().print(f"[yellow]warning:[/yellow] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def _pipeline_dir(pipeline: str | None) -> str | None:
+    """A directory, or the name of a pipeline shipped in the package (``text-meld7``)."""
+    if pipeline is None or Path(pipeline).exists():
+        return pipeline
+    from importlib import resources
+
+    shipped = Path(str(resources.files("affectlab") / "default_pipelines" / pipeline))
+    return str(shipped) if (shipped / "pipeline.json").is_file() else pipeline
+
+
+def _load_pipeline(pipeline: str | None, modality: str):
+    from .pipeline import Pipeline
+
+    return Pipeline.load(_pipeline_dir(pipeline)) if pipeline else Pipeline.default(modality)
+
+
 def _peek_modality(pipeline_dir: str | None) -> str | None:
     """A pipeline's modality from its pipeline.json without importing torch (None: unknown,
     let Pipeline.load say why)."""
     if pipeline_dir is None:
         return None
     try:
-        spec = json.loads((Path(pipeline_dir) / "pipeline.json").read_text(encoding="utf-8"))
+        spec = json.loads((Path(_pipeline_dir(pipeline_dir)) / "pipeline.json").read_text(encoding="utf-8"))
         return str(spec.get("modality") or spec.get("features", {}).get("modality") or "text")
     except (OSError, ValueError, AttributeError):
         return None
@@ -296,7 +312,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     from .pipeline import Pipeline
 
-    pipeline = Pipeline.load(args.pipeline) if args.pipeline else Pipeline.default(modality)
+    pipeline = _load_pipeline(args.pipeline, modality)
     if args.audio and pipeline.modality != "audio":
         raise InputError(f"--audio needs a speech pipeline; {args.pipeline} is a {pipeline.modality} pipeline")
     if pipeline.modality != modality:  # pipeline.json did not say; read the inputs for its modality
@@ -572,7 +588,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--on-error", choices=["raise", "skip"], default="raise",
                    help="an unreadable audio file stops the batch (raise, default) or is skipped and "
                         "listed on standard error (skip)")
-    p.add_argument("--pipeline", help="pipeline directory (default: the shipped text or speech pipeline)")
+    p.add_argument("--pipeline", help="pipeline directory, or a shipped pipeline's name (text-meld7, "
+                   "speech-ravdess8; default: the shipped text or speech pipeline)")
     p.add_argument("--json", action="store_true", help="JSON output (same as --format json)")
     p.add_argument("--format", choices=["table", "json", "jsonl", "csv"], default=None,
                    help="output format (default: table, or from the --output suffix .csv/.json/.jsonl)")

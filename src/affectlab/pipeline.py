@@ -156,8 +156,14 @@ class Pipeline:
     @classmethod
     def default(cls, modality: str = "text", device: str = "auto") -> "Pipeline":
         """The pipeline shipped inside the package (no network, no dataset needed)."""
-        name = DEFAULT_PIPELINES[modality]
-        return cls.load(Path(str(resources.files("affectlab") / "default_pipelines" / name)), device=device)
+        return cls.shipped(DEFAULT_PIPELINES[modality], device=device)
+
+    @classmethod
+    def shipped(cls, name: str, device: str = "auto") -> "Pipeline":
+        """A pipeline shipped inside the package, by name (``shipped_pipelines()`` lists them)."""
+        if name not in shipped_pipelines():
+            raise DataNotFoundError(f"no shipped pipeline {name!r}; shipped: {', '.join(shipped_pipelines())}")
+        return cls.load(_shipped_root() / name, device=device)
 
     # ---- what it is --------------------------------------------------------------------
     @property
@@ -276,6 +282,15 @@ class Pipeline:
         """Predict every turn of one conversation, in order (context models use earlier turns;
         ``speakers`` names who said each turn, as in training)."""
         return self.predict(turns, conversation=True, speakers=speakers, **kwargs)
+
+
+def _shipped_root() -> Path:
+    return Path(str(resources.files("affectlab") / "default_pipelines"))
+
+
+def shipped_pipelines() -> list[str]:
+    """Names of the pipelines inside the package (``Pipeline.shipped(name)``)."""
+    return sorted(p.name for p in _shipped_root().iterdir() if (p / "pipeline.json").is_file())
 
 
 def build_model(model_spec: dict[str, Any], path: Path | None = None) -> nn.Module:
