@@ -415,6 +415,35 @@ def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str =
     _out().print(table)
 
 
+# ---- evaluate --------------------------------------------------------------------------------
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .experiments.config import load_config
+    from .experiments.evaluate import evaluate_pipeline
+    from .pipeline import Pipeline
+
+    config = load_config(args.config)
+    pipeline = _load_pipeline(args.pipeline, "text")
+    report = evaluate_pipeline(pipeline, config, split=args.split, task=args.task, out_dir=args.out,
+                               data_root=args.data_root)
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    table = _table(title=f"{report['corpus']} {args.split} ({report['rows']} rows) - pipeline task {report['task']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for metric in ("micro_f1", "macro_f1", "weighted_f1", "samples_f1", "accuracy"):
+        if isinstance(report.get(metric), (int, float)):
+            table.add_row(metric, f"{report[metric]:.4f}")
+    _out().print(table)
+    shares = _table(title="how often each class is predicted vs true")
+    for column in ("class", "predicted", "true"):
+        shares.add_column(column, justify="left" if column == "class" else "right")
+    for name, share in report["class_shares"].items():
+        shares.add_row(name, f"{share['predicted']:.3f}", f"{share['true']:.3f}")
+    _out().print(shares)
+    return 0
+
+
 # ---- run -----------------------------------------------------------------------------------
 REGRESSION_METRICS = ("mean_pearson_r", "mean_mae", "mean_rmse")
 
@@ -596,6 +625,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p.add_argument("--top", type=int, default=3, help="probabilities shown per row in the table")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score a trained pipeline on a config's corpus (zero-shot through "
+                       "a label mapping; nothing is trained)")
+    p.add_argument("config", help="YAML naming the corpus, its split and labels (mapped onto the pipeline's scheme)")
+    p.add_argument("--pipeline", help="pipeline directory or shipped name (default: the shipped text pipeline)")
+    p.add_argument("--split", default="test")
+    p.add_argument("--task", help="the pipeline task to score (default: the one whose classes the labels give)")
+    p.add_argument("--data-root", help="folder holding the datasets (default: the config's)")
+    p.add_argument("--out", help="write the text report (and plots) here")
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
+    p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("run", help="train and evaluate one experiment config (YAML)")
     p.add_argument("config")

@@ -19,10 +19,15 @@ INPUT_KINDS: Registry[Batches] = Registry("pipeline input kind")
 
 
 def _dialogue_table(texts: Sequence[str], conversation: bool,
-                    speakers: Sequence[str | None] | None, tags: Mapping[str, Any] | None = None) -> "pd.DataFrame":
+                    speakers: Sequence[str | None] | None, tags: Mapping[str, Any] | None = None,
+                    table: "pd.DataFrame | None" = None) -> "pd.DataFrame":
     """Independent texts are one-turn dialogues; a conversation is one dialogue in order.
-    ``tags`` gives each tag column one value for every text, or a list of one per text."""
+    ``tags`` gives each tag column one value for every text, or a list of one per text. A
+    ``table`` (a corpus's rows: text, speaker, dialogue, turn, ...) is used as it is."""
     import pandas as pd  # here, not at import: a cold single prediction does not need it
+
+    if table is not None:
+        return table.reset_index(drop=True)
 
     n = len(texts)
     table = pd.DataFrame({"text": list(texts),
@@ -40,7 +45,7 @@ def _dialogue_table(texts: Sequence[str], conversation: bool,
 @INPUT_KINDS.register("vectors")
 @INPUT_KINDS.register("spectrogram")
 def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bool,
-                    conversation: bool, speakers=None, tags=None) -> Batches:
+                    conversation: bool, speakers=None, tags=None, table=None) -> Batches:
     """Frozen-encoder vectors (text or audio) or spectrograms, with optional turn context
     (speakers and tags are not read: these models were trained without them)."""
     spec = pipeline.input_spec
@@ -70,7 +75,7 @@ def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bo
     x = arrays[variant]
     window = int(features.get("context", 0))
     if window:
-        index, mask = context_index(_dialogue_table(texts, conversation, None), window)
+        index, mask = context_index(_dialogue_table(texts, conversation, None, table=table), window)
         x = with_context(x, index, mask)
     batch = {"x": torch.as_tensor(x, dtype=torch.float32)}
     if mask is not None:
@@ -80,7 +85,7 @@ def frozen_features(pipeline, texts: list[str], *, batch_size: int, progress: bo
 
 @INPUT_KINDS.register("tokens")
 def token_windows(pipeline, texts: list[str], *, batch_size: int, progress: bool,
-                  conversation: bool, speakers=None, tags=None) -> Batches:
+                  conversation: bool, speakers=None, tags=None, table=None) -> Batches:
     """Token windows for a trainable encoder, as in training (context, speakers, tags), by
     length. A tag the model was not trained with is not read; a missing one reads as unknown."""
     from .features.tokens import DialogueWindow, TokenCollate, token_items
@@ -89,7 +94,7 @@ def token_windows(pipeline, texts: list[str], *, batch_size: int, progress: bool
     spec = pipeline.input_spec
     added = pipeline.spec["model"].get("encoders", {}).get(spec.get("name", "text"), {}).get("added_tokens", ())
     tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"], added, fast=True))
-    table = _dialogue_table(texts, conversation, speakers, tags)
+    table = _dialogue_table(texts, conversation, speakers, tags, table)
     with pipeline._lock:
         items = token_items(tokenizer, table, DialogueWindow(**spec["window"]))
     collate = TokenCollate(tokenizer.pad_token_id, prefix=spec.get("name", "text"))

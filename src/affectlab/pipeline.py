@@ -209,18 +209,26 @@ class Pipeline:
     @torch.inference_mode()
     def predict_outputs(self, texts: str | Sequence[str], batch_size: int = 64, progress: bool = False,
                         conversation: bool = False, speakers: Sequence[str | None] | None = None,
-                        tags: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+                        tags: Mapping[str, Any] | None = None, table=None,
+                        represent: bool = False) -> dict[str, np.ndarray]:
         """Every task's probabilities (classification) or values (regression), [N, outputs].
         ``tags`` (e.g. ``{"scenario": "work"}``, or a list per text) feed models trained with
-        ``features.tags``."""
+        ``features.tags``. ``table``: a corpus's rows (``text``, ``speaker``, ``dialogue``,
+        ``turn``, ...) read with their own context, as in training. ``represent``: the vector
+        the heads read instead (key ``representation``; composed models)."""
         from .inference_inputs import INPUT_KINDS
 
-        texts = self._check(texts)
+        texts = self._check(texts if table is None else table["text"].astype(str).tolist())
         build = INPUT_KINDS.get(self.input_spec["kind"])
         parts: dict[str, list[np.ndarray]] = {}
         for batch, order in build(self, texts, batch_size=batch_size, progress=progress,
-                                  conversation=conversation, speakers=speakers, tags=tags):
-            outputs = self.model(**{k: v.to(self.device) for k, v in batch.items()})
+                                  conversation=conversation, speakers=speakers, tags=tags, table=table):
+            batch = {k: v.to(self.device) for k, v in batch.items()}
+            if represent:
+                vectors = self.model.represent(**batch).float().cpu().numpy()
+                parts.setdefault("representation", []).append((order, vectors))
+                continue
+            outputs = self.model(**batch)
             if isinstance(outputs, torch.Tensor):
                 outputs = {self.primary: outputs}
             for name, value in outputs.items():
