@@ -444,6 +444,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_probe(args: argparse.Namespace) -> int:
+    from .experiments.config import load_config
+    from .experiments.probe import probe_pipeline
+
+    result = probe_pipeline(_load_pipeline(args.pipeline, "text"), load_config(args.config), column=args.column,
+                            per_group=args.per_group, seed=args.seed, data_root=args.data_root)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    _out().print(f"linear probe for {result['column']!r} on the pipeline's representation "
+                 f"({result['train_rows']} train / {result['test_rows']} test rows): accuracy "
+                 f"{result['accuracy']:.3f} (majority {result['majority_baseline']:.3f}), balanced accuracy "
+                 f"{result['balanced_accuracy']:.3f} (chance {result['chance_balanced']:.3f})", highlight=False)
+    return 0
+
+
 # ---- run -----------------------------------------------------------------------------------
 REGRESSION_METRICS = ("mean_pearson_r", "mean_mae", "mean_rmse")
 
@@ -636,6 +652,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write the text report (and plots) here")
     p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("probe", help="how well a linear probe reads a column (e.g. the source corpus) off a "
+                       "pipeline's representation")
+    p.add_argument("config", help="YAML whose data (and sources) give the rows and the column")
+    p.add_argument("--pipeline", help="pipeline directory or shipped name")
+    p.add_argument("--column", default="source")
+    p.add_argument("--per-group", type=int, default=1000, help="at most this many rows per value and split")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--data-root")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_probe)
 
     p = sub.add_parser("run", help="train and evaluate one experiment config (YAML)")
     p.add_argument("config")
