@@ -21,8 +21,8 @@ def test_config_validates(path):
 def test_grid_expands(path):
     from affectlab.experiments.runner import run_id
 
-    runs = load_grid(path).expand()
-    assert len(runs) >= 2 and len({run_id(c) for c in runs}) == len(runs)  # every point a distinct run
+    runs = load_grid(path).expand()  # a grid may be one variant of its base (a left-out corpus)
+    assert runs and len({run_id(c) for c in runs}) == len(runs)  # every point a distinct run
 
 
 @pytest.mark.data

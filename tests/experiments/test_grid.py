@@ -131,3 +131,20 @@ def test_collect_results_groups_affectlab_run_runs_with_grid_runs_of_the_same_co
         (run / "results.json").write_text(json.dumps({"run_id": name, "status": "done", **extra}))
     keys = {r["run_id"]: r["config_key"] for r in collect_results(tmp_path)}
     assert keys["a"] == keys["b"]
+
+
+def test_drop_leaves_out_a_section_key_and_a_list_entry_by_name_or_corpus(tmp_path):
+    base = {"name": "x", "data": {"corpus": "tabular", "options": {"path": "a.csv"}}, "labels": {"scheme": "meld7"},
+            "features": {"encoder": "default"}, "model": {"encoder": {"path": "default"}},
+            "tasks": {"sarcasm": {}, "vad": {}},
+            "sources": [{"name": "jokes", "data": {"corpus": "tabular", "options": {"path": "b.csv"}},
+                         "labels": {"sarcasm": {"labels": {"scheme": "sarcasm2"}}}},
+                        {"data": {"corpus": "emobank"}, "labels": {"vad": {"values": ["valence"]}}}]}
+    grid_file = tmp_path / "g.yaml"
+    grid_file.write_text(yaml.safe_dump({"name": "g", "base": base, "seeds": [1],
+                                         "drop": ["tasks.vad", "sources.emobank"]}))
+    (config,) = load_grid(grid_file).expand()
+    assert list(config.tasks) == ["sarcasm"] and [s.source_name for s in config.sources] == ["jokes"]
+    grid_file.write_text(yaml.safe_dump({"name": "g", "base": base, "seeds": [1], "drop": ["sources.xed"]}))
+    with pytest.raises(ConfigError, match="no entry 'xed'"):
+        load_grid(grid_file)

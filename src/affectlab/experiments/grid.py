@@ -9,6 +9,8 @@ A grid file is data, e.g.::
       model.name: [mlp, lstm]
     seeds: {start: 42, count: 10}      # or a list
     set: {training.patience: 20}       # fixed overrides for every run
+    drop: [tasks.goemotions, sources.goemotions]   # parts of the base left out (a list entry
+                                       # by its name or its data.corpus)
 """
 from __future__ import annotations
 
@@ -39,6 +41,7 @@ class GridFile(BaseModel):
     axes: dict[str, list[Any]] = Field(default_factory=dict)
     seeds: list[int] | SeedRange = Field(default_factory=SeedRange)
     set: dict[str, Any] = Field(default_factory=dict)
+    drop: list[str] = Field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Grid:
     axes: dict[str, list[Any]]
     seeds: list[int]
     overrides: dict[str, Any] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
 
     def expand(self) -> list[ExperimentConfig]:
         """Every axes combination x every seed, validated; order: configs outer, seeds inner."""
@@ -57,6 +61,8 @@ class Grid:
             point = dict(zip(names, values))
             for seed in self.seeds:
                 data = copy.deepcopy(self.base)
+                for path in self.dropped:
+                    _drop_path(data, path)
                 for path, value in {**self.overrides, **point}.items():
                     _set_path(data, path)(value)
                 data["seed"] = seed
@@ -81,6 +87,30 @@ def _set_path(data: dict[str, Any], path: str):
         node[parts[-1]] = value
 
     return assign
+
+
+def _drop_path(data: dict[str, Any], path: str) -> None:
+    """Remove ``path`` from the config; a list entry is named by its ``name`` or ``data.corpus``."""
+    parts = path.split(".")
+    node: Any = data
+    for depth, part in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            index = next((i for i, item in enumerate(node) if isinstance(item, dict) and
+                          part in (item.get("name"), (item.get("data") or {}).get("corpus"))), None)
+            if index is None:
+                raise ConfigError(f"grid drop {path!r}: no entry {part!r} in that list")
+            if last:
+                del node[index]
+                return
+            node = node[index]
+        elif isinstance(node, dict) and part in node:
+            if last:
+                del node[part]
+                return
+            node = node[part]
+        else:
+            raise ConfigError(f"grid drop {path!r}: the base config has no {part!r} there")
 
 
 def _get_path(data: dict[str, Any], path: str) -> Any:
@@ -115,6 +145,6 @@ def load_grid(path: str | Path) -> Grid:
         range(spec.seeds.start, spec.seeds.start + spec.seeds.count))
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"grid {path}: seeds repeat: {seeds}")
-    grid = Grid(spec.name, base, spec.axes, seeds, spec.set)
+    grid = Grid(spec.name, base, spec.axes, seeds, spec.set, spec.drop)
     grid.expand()  # validate every point now, before any work starts
     return grid
