@@ -308,6 +308,17 @@ def test_import_affectlab_and_help_stay_light():
     assert seconds < 3.0, f"affectlab --help took {seconds:.1f} s"  # ~0.2 s on an idle core
 
 
+def test_a_cold_prediction_imports_no_training_machinery():
+    """The default text pipeline predicts without transformers, scikit-learn (the trainer's
+    metrics) or torch._dynamo (which torch imports for random init of meta tensors): each of
+    them costs seconds before the first prediction."""
+    code = ("import sys\nfrom affectlab.pipeline import Pipeline\nPipeline.default().predict('Hello there.')\n"
+            "print([m for m in ('transformers', 'sklearn', 'torch._dynamo', 'peft') if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
 # ---- the README's "Predicting on your own files" commands, run as written --------------------
 def _readme_commands() -> list[str]:
     from pathlib import Path

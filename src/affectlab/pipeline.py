@@ -242,7 +242,7 @@ class Pipeline:
         return result
 
     def _to_probs(self, task: str, output: torch.Tensor) -> np.ndarray:
-        from .training.objectives import output_probs
+        from .outputs import output_probs
 
         return output_probs(self.tasks[task].kind if task in self.tasks else "regression", output).cpu().numpy()
 

@@ -17,7 +17,7 @@ from ..pipeline import Pipeline, TaskSpec, build_spec
 from ..training import TrainResult
 from ..models.composed import DISSONANCE
 from ..readouts import has_plutchik_primaries
-from ..training.objectives import output_probs
+from ..outputs import output_probs
 from ..training.trainer import model_outputs, predict_proba
 from .config import ExperimentConfig, dump_config
 from .inputs import PreparedRun

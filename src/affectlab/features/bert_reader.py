@@ -90,16 +90,36 @@ def merge_lora(weights: dict[str, torch.Tensor], adapter: str | Path) -> dict[st
     return merged
 
 
+class _NoInit:
+    """Layers whose weights ``load`` assigns at once: no random init (on meta tensors, torch runs
+    it through a Python decomposition that imports torch._dynamo, seconds on a cold start)."""
+
+    def reset_parameters(self) -> None:
+        pass
+
+
+class _Linear(_NoInit, nn.Linear):
+    pass
+
+
+class _Embedding(_NoInit, nn.Embedding):
+    pass
+
+
+class _LayerNorm(_NoInit, nn.LayerNorm):
+    pass
+
+
 class _Layer(nn.Module):
-    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float, act) -> None:
+    def __init__(self, hidden: int, heads: int, intermediate: int, eps: float, act, device=None) -> None:
         super().__init__()
         self.heads = heads
-        self.query, self.key, self.value = (nn.Linear(hidden, hidden) for _ in range(3))
-        self.attention_out = nn.Linear(hidden, hidden)
-        self.attention_norm = nn.LayerNorm(hidden, eps=eps)
-        self.intermediate = nn.Linear(hidden, intermediate)
-        self.output = nn.Linear(intermediate, hidden)
-        self.output_norm = nn.LayerNorm(hidden, eps=eps)
+        self.query, self.key, self.value = (_Linear(hidden, hidden, device=device) for _ in range(3))
+        self.attention_out = _Linear(hidden, hidden, device=device)
+        self.attention_norm = _LayerNorm(hidden, eps=eps, device=device)
+        self.intermediate = _Linear(hidden, intermediate, device=device)
+        self.output = _Linear(intermediate, hidden, device=device)
+        self.output_norm = _LayerNorm(hidden, eps=eps, device=device)
         self.act = act
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
@@ -117,16 +137,16 @@ class _Layer(nn.Module):
 class BertReader(nn.Module):
     """``forward(input_ids, attention_mask) -> hidden states`` (embeddings, then every layer)."""
 
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict, device=None) -> None:
         super().__init__()
         hidden, eps = config["hidden_size"], config.get("layer_norm_eps", 1e-12)
-        self.word = nn.Embedding(config["vocab_size"], hidden)
-        self.position = nn.Embedding(config["max_position_embeddings"], hidden)
-        self.token_type = nn.Embedding(config.get("type_vocab_size", 2), hidden)
-        self.norm = nn.LayerNorm(hidden, eps=eps)
+        self.word = _Embedding(config["vocab_size"], hidden, device=device)
+        self.position = _Embedding(config["max_position_embeddings"], hidden, device=device)
+        self.token_type = _Embedding(config.get("type_vocab_size", 2), hidden, device=device)
+        self.norm = _LayerNorm(hidden, eps=eps, device=device)
         self.layers = nn.ModuleList(
             _Layer(hidden, config["num_attention_heads"], config["intermediate_size"], eps,
-                   _ACTIVATIONS[config["hidden_act"]]) for _ in range(config["num_hidden_layers"]))
+                   _ACTIVATIONS[config["hidden_act"]], device) for _ in range(config["num_hidden_layers"]))
         self.hidden_size = hidden
 
     @classmethod
@@ -135,8 +155,7 @@ class BertReader(nn.Module):
         from safetensors.torch import load_file
 
         path = Path(path)
-        with torch.device("meta"):  # no random init of weights that are replaced at once
-            model = cls(json.loads((path / "config.json").read_text(encoding="utf-8")))
+        model = cls(json.loads((path / "config.json").read_text(encoding="utf-8")), device="meta")
         weights = {k.removeprefix("bert."): v.float() for k, v in load_file(path / "model.safetensors").items()}
         if adapter is not None:
             weights = merge_lora(weights, adapter)

@@ -10,7 +10,7 @@ apply, e.g. the dissonance of a turn without context), and no target is read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Mapping
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import ConfigError
 
-TaskKind = Literal["single_label", "multi_label", "regression", "score"]
+from ..outputs import TaskKind, output_probs  # noqa: F401  (re-exported: objectives speak of both)
 #: The class index of a sample without a label for a single-label task.
 MISSING = -1
 
@@ -41,16 +41,6 @@ class Task:
 
     def to_probs(self, output: torch.Tensor) -> torch.Tensor:
         return output_probs(self.kind, output)
-
-
-def output_probs(kind: TaskKind, output: torch.Tensor) -> torch.Tensor:
-    """What predictions report for a task of ``kind``: class probabilities (softmax), label
-    probabilities (sigmoid) or raw values (regression)."""
-    if kind == "single_label":
-        return torch.softmax(output.float(), dim=-1)
-    if kind == "multi_label":
-        return torch.sigmoid(output.float())
-    return output.float()  # regression values, scores
 
 
 def as_outputs(output: torch.Tensor | Mapping[str, torch.Tensor], default: str) -> dict[str, torch.Tensor]:
