@@ -129,7 +129,7 @@ def test_an_adversarial_domain_task_trains_behind_gradient_reversal_and_reloads(
     assert set(prediction.tasks["domain"]["probabilities"]) == {"films", "tweets"}
 
 
-def test_bounded_values_and_the_dissonance_score_train_report_and_reload(tmp_path, tiny_encoder_dir):
+def test_bounded_values_and_the_dissonance_score_train_report_and_reload(tmp_path, tiny_encoder_dir, capsys):
     """value_range rescales a 1-5 rating to [0, 1]; model.dissonance adds a score per turn."""
     csv, table = _csv(tmp_path)
     table["arousal"] = ["" if i % 4 == 0 else str(1 + i % 5) for i in range(len(table))]
@@ -155,6 +155,16 @@ def test_bounded_values_and_the_dissonance_score_train_report_and_reload(tmp_pat
     assert 0 <= turns[1].tasks["dissonance"]["value"] <= 1
     assert 0 <= turns[1].tasks["intensity"]["values"]["arousal"] <= 1
 
+    from affectlab.cli import main
+
+    conversation = tmp_path / "turns.jsonl"
+    conversation.write_text('{"speaker": "Ann", "text": "Guess what, I got the job!"}\n'
+                            '{"speaker": "Bob", "text": "Oh. Great. Good for you."}\n', encoding="utf-8")
+    assert main(["predict", "--pipeline", str(result.run_dir / "pipeline"), "--conversation", str(conversation)]) == 0
+    printed = capsys.readouterr().out
+    assert "Bob: Oh. Great. Good for you." in printed  # a block per turn, with its speaker
+    assert "dissonance" in printed and "n/a (no context)" in printed and "intensity" in printed
+
 
 def test_a_value_range_that_does_not_hold_the_values_is_named(tmp_path, tiny_encoder_dir):
     config, _ = _config(tmp_path, tiny_encoder_dir, affect={"values": ["valence"], "value_range": [0.5, 5]})
@@ -167,3 +177,24 @@ def test_dissonance_needs_context(tmp_path, tiny_encoder_dir):
                       model={"encoder": {"path": str(tiny_encoder_dir)}, "dissonance": {}})
     with pytest.raises(ConfigError, match="features.context"):
         config_from_dict(data)
+
+
+def test_a_plutchik_run_ships_the_wheel_readout_with_bands_from_dev(tmp_path, tiny_encoder_dir):
+    from affectlab.labels.catalog import PLUTCHIK32
+    from affectlab.readouts import NO_EMOTION
+
+    csv, table = _csv(tmp_path)
+    table["arousal"] = [str(1 + i % 5) for i in range(len(table))]
+    table.to_csv(csv, index=False)
+    data = toy_config(csv, tiny_encoder_dir, tmp_path / "cache", features={"max_length": 32},
+                      labels={"scheme": "plutchik8", "mapping": "meld7->plutchik8"},
+                      model={"encoder": {"path": str(tiny_encoder_dir), "finetune": "full"}, "dropout": 0.1},
+                      training={"epochs": 1, "patience": 1, "batch_size": 8})
+    data["tasks"] = {"intensity": {"values": ["arousal"], "value_range": [1, 5]}}
+    result = run_experiment(config_from_dict(data), out_dir=tmp_path / "runs")
+    pipeline = Pipeline.load(result.run_dir / "pipeline")
+    wheel = pipeline.spec["readouts"]["wheel"]
+    assert wheel["intensity"] == "intensity" and wheel["threshold"] == result.results["threshold"]
+    (prediction,) = pipeline.predict(["We won the game! Amazing."])
+    reading = prediction.extras["wheel"]
+    assert reading["state"] in (*PLUTCHIK32, NO_EMOTION) and 0 <= reading["intensity"] <= 1
