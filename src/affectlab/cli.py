@@ -460,6 +460,53 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- serve, keys ----------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .serve.settings import ServeSettings
+
+    settings = ServeSettings(pipelines=args.pipelines, database_url=args.database_url, store_text=args.store_text)
+    if args.workers > 1:  # each worker process builds its own app from these settings
+        os.environ["AFFECTLAB_SERVE_SETTINGS"] = settings.model_dump_json()
+        uvicorn.run("affectlab.serve.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level=args.log_level)
+        return 0
+    from .serve.app import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .serve.database import make_engine, migrate
+    from .serve.keys import create_key, list_keys, revoke_key
+
+    engine = make_engine(args.database_url)
+    migrate(engine)
+    if args.action == "create":
+        if not args.tenant:
+            raise InputError("affectlab keys create needs --tenant NAME")
+        key_id, key = create_key(engine, args.tenant, admin=args.admin)
+        _err().print(f"key {key_id} for tenant {args.tenant!r}{' (admin)' if args.admin else ''}; "
+                     "store it now, it is not shown again:", highlight=False)
+        print(key)
+    elif args.action == "revoke":
+        if not args.key_id:
+            raise InputError("affectlab keys revoke needs the key id (affectlab keys list shows them)")
+        revoke_key(engine, args.key_id)
+        _err().print(f"revoked {args.key_id}", highlight=False)
+    else:
+        table = _table()
+        for column in ("key id", "tenant", "admin", "created", "revoked"):
+            table.add_column(column)
+        for row in list_keys(engine):
+            table.add_row(row["key_id"], row["tenant"], "yes" if row["admin"] else "", str(row["created_at"])[:19],
+                          str(row["revoked_at"])[:19] if row["revoked_at"] else "")
+        _out().print(table)
+    return 0
+
+
 # ---- run -----------------------------------------------------------------------------------
 REGRESSION_METRICS = ("mean_pearson_r", "mean_mae", "mean_rmse")
 
@@ -663,6 +710,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
+
+    database_help = "SQLAlchemy URL of the audit database (default sqlite:///affectlab-audit.db; " \
+                    "postgresql://user@host/db for PostgreSQL)"
+    p = sub.add_parser("serve", help="the HTTP service: pipelines behind API keys, every prediction audited")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--pipelines", help="a folder of pipeline directories, or one (default: the shipped text pipeline)")
+    p.add_argument("--database-url", default="sqlite:///affectlab-audit.db", help=database_help)
+    p.add_argument("--workers", type=int, default=1, help="server processes (they share the database)")
+    p.add_argument("--store-text", action="store_true", help="audit the input texts, not only their SHA-256")
+    p.add_argument("--log-level", default="warning")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("keys", help="create, revoke or list API keys (a key is shown once)")
+    p.add_argument("action", choices=["create", "revoke", "list"])
+    p.add_argument("key_id", nargs="?", help="revoke: the key id")
+    p.add_argument("--tenant", help="create: the tenant the key belongs to")
+    p.add_argument("--admin", action="store_true", help="create: may reload pipelines")
+    p.add_argument("--database-url", default="sqlite:///affectlab-audit.db", help=database_help)
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("run", help="train and evaluate one experiment config (YAML)")
     p.add_argument("config")

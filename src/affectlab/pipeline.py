@@ -167,6 +167,13 @@ class Pipeline:
 
     # ---- what it is --------------------------------------------------------------------
     @property
+    def version(self) -> str:
+        """Identifies what this pipeline predicts: a hash of its spec (a retrained model differs)."""
+        from ._io import stable_hash
+
+        return stable_hash(self.spec, 12)
+
+    @property
     def primary(self) -> str:
         return next(iter(self.spec["tasks"]))
 
@@ -254,9 +261,11 @@ class Pipeline:
 
     def predict(self, texts: str | Sequence[str], batch_size: int = 64, progress: bool = False,
                 conversation: bool = False, speakers: Sequence[str | None] | None = None,
-                tags: Mapping[str, Any] | None = None) -> list[Prediction]:
-        texts = self._check(texts)
-        outputs = self.predict_outputs(texts, batch_size, progress, conversation, speakers, tags)
+                tags: Mapping[str, Any] | None = None, table=None) -> list[Prediction]:
+        """Typed predictions; ``table`` (rows with ``text`` and e.g. ``speaker``, ``context``
+        lists, tag columns) replaces ``texts`` when each row brings its own context."""
+        texts = self._check(texts if table is None else table["text"].astype(str).tolist())
+        outputs = self.predict_outputs(texts, batch_size, progress, conversation, speakers, tags, table=table)
         predictions = []
         readouts = self.spec.get("readouts") or {}
         for i, text in enumerate(texts):

@@ -1,0 +1,211 @@
+"""The FastAPI app: ``create_app(settings)`` for tests and ASGI servers, ``affectlab serve`` for users.
+
+Every prediction is recorded in the audit log (``audit.AuditWriter``) and its record committed
+before the response is sent. Client mistakes are 4xx with the field named — 401 (no or unknown
+key), 403 (scope), 413 (body), 422 (validation), 429 (rate, with Retry-After) — never 5xx.
+"""
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from .. import __version__
+from ..errors import AffectLabError
+from .audit import AuditRecord, AuditWriter, read_audit
+from .database import make_engine, migrate
+from .keys import Caller, KeyStore
+from .limits import RateLimiter, retry_after
+from .metrics import Metrics
+from .pipelines import PipelineHolder
+from .settings import ServeSettings
+
+
+class PredictRequest(BaseModel):
+    """One ``text`` or a batch of ``texts``; ``context`` (previous turns, oldest first) with their
+    ``context_speakers``, the ``speaker`` and ``scenario`` feed pipelines trained with them."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = None
+    texts: list[str] | None = None
+    context: list[str] | None = None
+    context_speakers: list[str | None] | None = None
+    speaker: str | None = None
+    scenario: str | None = None
+    pipeline: str | None = Field(None, description="a served pipeline's name (GET /v1/pipelines)")
+
+
+def _invalid(field: str, message: str) -> HTTPException:
+    return HTTPException(422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
+
+
+def _check_request(body: PredictRequest, settings: ServeSettings) -> list[str]:
+    if (body.text is None) == (body.texts is None):
+        raise _invalid("text", "give either text (one string) or texts (a list), not both or neither")
+    texts = [body.text] if body.text is not None else list(body.texts or [])
+    field = "text" if body.text is not None else "texts"
+    if not texts:
+        raise _invalid("texts", "give at least one text")
+    if len(texts) > settings.max_batch:
+        raise _invalid("texts", f"at most {settings.max_batch} texts per request, got {len(texts)}")
+    for i, text in enumerate(texts):
+        where = field if body.text is not None else f"texts[{i}]"
+        if not text.strip():
+            raise _invalid(where, "text is empty")
+        if len(text) > settings.max_text_chars:
+            raise _invalid(where, f"text is {len(text)} characters; the limit is {settings.max_text_chars}")
+    for i, turn in enumerate(body.context or []):
+        if len(turn) > settings.max_text_chars:
+            raise _invalid(f"context[{i}]", f"turn is {len(turn)} characters; the limit is {settings.max_text_chars}")
+    if body.context_speakers is not None and len(body.context_speakers) != len(body.context or []):
+        raise _invalid("context_speakers", "give one speaker per context turn")
+    return texts
+
+
+def _table(texts: list[str], body: PredictRequest):
+    """The rows a pipeline reads: each text with the request's speaker, context and scenario."""
+    import pandas as pd
+
+    n = len(texts)
+    return pd.DataFrame({"text": texts, "speaker": [body.speaker] * n,
+                         "context": [list(body.context or [])] * n,
+                         "context_speakers": [list(body.context_speakers or [None] * len(body.context or []))] * n,
+                         "scenario": [body.scenario] * n})
+
+
+def create_app(settings: ServeSettings | None = None) -> FastAPI:
+    settings = settings or ServeSettings()
+    engine = make_engine(settings.database_url)
+    state: dict[str, Any] = {}
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        await run_in_threadpool(migrate, engine)
+        state["keys"] = KeyStore(engine, settings.key_cache_s)
+        state["writer"] = AuditWriter(engine, settings.store_text, settings.commit_window_ms)
+        state["pipelines"] = await run_in_threadpool(PipelineHolder, settings.pipelines)
+        state["ready"] = True
+        yield
+        state["ready"] = False
+        state["writer"].close()
+        engine.dispose()
+
+    app = FastAPI(title="AffectLab", version=__version__, lifespan=lifespan,
+                  description="Emotion recognition behind API keys; every prediction is audited.")
+    limiter = RateLimiter(settings.rate_per_minute, settings.burst)
+    metrics = Metrics()
+    app.state.settings, app.state.engine, app.state.metrics = settings, engine, metrics
+
+    @app.middleware("http")
+    async def body_limit_and_metrics(request: Request, call_next):
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            response = JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413)
+        else:
+            response = await call_next(request)
+        metrics.observe(request.url.path, response.status_code, time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(AffectLabError)
+    async def _user_error(_request: Request, error: AffectLabError):
+        return JSONResponse({"detail": str(error)}, status_code=422)
+
+    def caller(x_api_key: str | None = Header(None, description="your API key (affectlab keys create)")) -> Caller:
+        found = state["keys"].verify(x_api_key)
+        if found is None:
+            raise HTTPException(401, detail="missing, unknown or revoked API key: send it in the X-API-Key header",
+                                headers={"WWW-Authenticate": "X-API-Key"})
+        wait = limiter.take(found.key_id)
+        if wait > 0:
+            raise HTTPException(429, detail="rate limit reached for this key", headers={"Retry-After": retry_after(wait)})
+        return found
+
+    def admin(who: Caller = Depends(caller)) -> Caller:
+        if not who.admin:
+            raise HTTPException(403, detail="this needs an admin key (affectlab keys create --admin)")
+        return who
+
+    @app.get("/health")
+    async def health() -> dict:
+        return {"status": "ok"}
+
+    @app.get("/ready")
+    async def ready():
+        if not state.get("ready"):
+            return JSONResponse({"ready": False}, status_code=503)
+        return {"ready": True, "pipelines": sorted(state["pipelines"].current.pipelines)}
+
+    @app.get("/metrics")
+    async def prometheus() -> PlainTextResponse:
+        writer = state.get("writer")
+        return PlainTextResponse(metrics.render(writer), media_type="text/plain; version=0.0.4")
+
+    @app.get("/v1/pipelines")
+    async def pipelines(_who: Caller = Depends(caller)) -> dict:
+        served = state["pipelines"].current
+        return {"default": served.default, "pipelines": [
+            {"name": name, "version": p.version, "modality": p.modality, "tasks": list(p.tasks),
+             "run_id": p.spec.get("provenance", {}).get("run_id")} for name, p in served.pipelines.items()]}
+
+    @app.post("/v1/predict")
+    async def predict(body: PredictRequest, who: Caller = Depends(caller)) -> dict:
+        texts = _check_request(body, settings)
+        try:
+            name, pipeline = state["pipelines"].current.get(body.pipeline)
+        except KeyError:
+            raise _invalid("pipeline", f"no pipeline {body.pipeline!r}; GET /v1/pipelines lists them") from None
+        if pipeline.modality != "text":
+            raise _invalid("pipeline", f"{name!r} is a {pipeline.modality} pipeline; this endpoint reads text")
+        started = time.perf_counter()
+        table = _table(texts, body) if (body.context or body.speaker or body.scenario) else None
+        predictions = await run_in_threadpool(pipeline.predict, texts, table=table)
+        latency_ms = (time.perf_counter() - started) * 1000
+        request_id = str(uuid.uuid4())
+        outputs = [p.to_dict() for p in predictions]
+        records = [AuditRecord(who.tenant, request_id, name, pipeline.version, text,
+                               {k: v for k, v in out.items() if k != "text"}, latency_ms)
+                   for text, out in zip(texts, outputs)]
+        try:
+            await asyncio.wrap_future(state["writer"].submit(records))
+        except Exception:  # the audit database failed: no unaudited answer leaves the service
+            raise HTTPException(503, detail="the audit log could not record this prediction; retry later") from None
+        answer = {"request_id": request_id, "pipeline": name, "version": pipeline.version}
+        if body.text is not None:
+            return {**answer, "prediction": outputs[0]}
+        return {**answer, "predictions": outputs}
+
+    @app.get("/v1/audit")
+    async def audit(who: Caller = Depends(caller), since: datetime | None = Query(None),
+                    until: datetime | None = Query(None), after_id: int | None = Query(None, ge=0),
+                    limit: int = Query(100, ge=1)) -> dict:
+        limit = min(limit, settings.audit_page_max)
+        records = await run_in_threadpool(read_audit, engine, who.tenant, since, until, after_id, limit)
+        return {"records": records, "next_after_id": records[-1]["id"] if len(records) == limit else None}
+
+    @app.post("/v1/admin/reload")
+    async def reload(_who: Caller = Depends(admin)) -> dict:
+        try:
+            served = await run_in_threadpool(state["pipelines"].reload)
+        except Exception as error:  # a broken pipeline directory: keep serving the old set
+            return JSONResponse({"reloaded": False, "detail": f"kept the running pipelines: {error}"}, status_code=409)
+        return {"reloaded": True, "pipelines": {n: p.version for n, p in served.pipelines.items()}}
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of ``affectlab serve --workers N``: each worker reads the settings from the
+    environment the parent set (``AFFECTLAB_SERVE_SETTINGS``, JSON)."""
+    import os
+
+    return create_app(ServeSettings.model_validate_json(os.environ["AFFECTLAB_SERVE_SETTINGS"]))

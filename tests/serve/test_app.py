@@ -1,0 +1,115 @@
+"""The service end to end over HTTP: keys, tenants, limits, validation, the audit log, reload."""
+import time
+
+import pytest
+
+from tests.serve.conftest import start_server
+from affectlab.serve.keys import revoke_key
+from affectlab.serve.settings import ServeSettings
+
+pytestmark = pytest.mark.integration
+
+
+def test_predict_with_a_key_returns_the_pipeline_outputs_and_is_audited(server):
+    key = server.key("acme")
+    with server.client(key) as client:
+        answer = client.post("/v1/predict", json={"text": "I can't believe you did this!"})
+        assert answer.status_code == 200, answer.text
+        prediction = answer.json()["prediction"]
+        assert prediction["label"] in prediction["probabilities"]
+        batch = client.post("/v1/predict", json={"texts": ["Wonderful news!", "Leave me alone."]}).json()
+        assert len(batch["predictions"]) == 2
+        records = client.get("/v1/audit").json()["records"]
+    assert len(records) == 3 and {r["request_id"] for r in records} == {answer.json()["request_id"], batch["request_id"]}
+    assert records[0]["input_text"] is None and len(records[0]["input_sha256"]) == 64  # text kept by policy only
+    assert records[0]["outputs"]["label"] == prediction["label"]
+
+
+def test_no_key_an_unknown_key_and_a_revoked_key_are_401(server):
+    key = server.key("acme")
+    body = {"text": "Hello there."}
+    with server.client() as anonymous:
+        assert anonymous.post("/v1/predict", json=body).status_code == 401
+    with server.client("al_0000_nope") as wrong:
+        assert wrong.post("/v1/predict", json=body).status_code == 401
+    with server.client(key) as client:
+        assert client.post("/v1/predict", json=body).status_code == 200
+        revoke_key(server.engine, key.split("_")[1])
+        assert client.post("/v1/predict", json=body).status_code == 401
+
+
+def test_a_tenant_never_reads_another_tenants_records_and_pages_its_own(server):
+    acme, globex = server.key("acme"), server.key("globex")
+    with server.client(acme) as a, server.client(globex) as g:
+        for text in ("one", "two", "three"):
+            assert a.post("/v1/predict", json={"text": text}).status_code == 200
+        assert g.post("/v1/predict", json={"text": "secret"}).status_code == 200
+        assert {r["tenant"] for r in g.get("/v1/audit").json()["records"]} == {"globex"}
+        first = a.get("/v1/audit", params={"limit": 2}).json()
+        second = a.get("/v1/audit", params={"limit": 2, "after_id": first["next_after_id"]}).json()
+        assert len(first["records"]) == 2 and len(second["records"]) == 1 and second["next_after_id"] is None
+        assert {r["tenant"] for r in first["records"] + second["records"]} == {"acme"}
+        later = a.get("/v1/audit", params={"since": "2999-01-01T00:00:00Z"}).json()
+        assert later["records"] == []
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"text": "x" * 5001}, "text"),
+    ({"text": "hi", "texts": ["hi"]}, "text"),
+    ({"texts": ["ok", "   "]}, "texts[1]"),
+    ({"texts": ["a"] * 65}, "texts"),
+    ({"text": "hi", "pipeline": "nope"}, "pipeline"),
+    ({"text": "hi", "context": ["a"], "context_speakers": ["A", "B"]}, "context_speakers"),
+    ({"text": 5}, "text"),
+    ({"text": "hi", "colour": "red"}, "colour"),
+])
+def test_bad_requests_are_422_naming_the_field(server, body, field):
+    with server.client(server.key("acme")) as client:
+        answer = client.post("/v1/predict", json=body)
+    assert answer.status_code == 422, answer.text
+    assert field in [str(part) for part in answer.json()["detail"][0]["loc"]] or field in str(answer.json())
+
+
+def test_garbage_bodies_and_oversized_bodies_are_4xx(server):
+    with server.client(server.key("acme")) as client:
+        assert client.post("/v1/predict", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+        assert client.post("/v1/predict", content=b"x" * 1_000_001,
+                           headers={"content-type": "application/json"}).status_code == 413
+        assert client.get("/v1/audit", params={"limit": -1}).status_code == 422
+
+
+def test_context_and_speaker_are_accepted(server):
+    with server.client(server.key("acme")) as client:
+        answer = client.post("/v1/predict", json={"text": "Oh. Great.", "speaker": "Ann",
+                                                  "context": ["I got the job!"], "context_speakers": ["Bob"]})
+    assert answer.status_code == 200, answer.text
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path):
+    settings = ServeSettings(database_url=f"sqlite:///{tmp_path / 'a.db'}", burst=2, rate_per_minute=1, key_cache_s=0)
+    uv, thread, running = start_server(settings)
+    try:
+        with running.client(running.key("acme")) as client:
+            codes = [client.post("/v1/predict", json={"text": "hi"}) for _ in range(3)]
+        assert [c.status_code for c in codes] == [200, 200, 429]
+        assert int(codes[2].headers["Retry-After"]) >= 1
+    finally:
+        uv.should_exit = True
+        thread.join(10)
+
+
+def test_reload_needs_an_admin_key_and_swaps_the_pipelines(server):
+    with server.client(server.key("acme")) as client:
+        assert client.post("/v1/admin/reload").status_code == 403
+    with server.client(server.key("ops", admin=True)) as admin:
+        answer = admin.post("/v1/admin/reload")
+        assert answer.status_code == 200 and answer.json()["reloaded"] is True
+        assert admin.get("/v1/pipelines").json()["pipelines"][0]["name"] == "default"
+
+
+def test_health_ready_metrics_and_openapi(server):
+    with server.client() as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/ready").json()["ready"] is True
+        assert "affectlab_requests_total" in client.get("/metrics").text
+        assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
