@@ -113,3 +113,18 @@ def test_health_ready_metrics_and_openapi(server):
         assert client.get("/ready").json()["ready"] is True
         assert "affectlab_requests_total" in client.get("/metrics").text
         assert "/v1/predict" in client.get("/openapi.json").json()["paths"]
+
+
+def test_concurrent_requests_share_forward_passes_and_get_their_own_answers(server):
+    import concurrent.futures
+
+    texts = [f"Message number {i}: {'great' if i % 2 else 'awful'} news." for i in range(24)]
+    key = server.key("acme")
+
+    def ask(text):
+        with server.client(key) as client:
+            return text, client.post("/v1/predict", json={"text": text}).json()["prediction"]["text"]
+
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(ask, texts))
+    assert all(sent == got for sent, got in answers)  # every request its own slice

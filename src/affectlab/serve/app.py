@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .. import __version__
 from ..errors import AffectLabError
 from .audit import AuditRecord, AuditWriter, read_audit
+from .batching import MicroBatcher
 from .database import make_engine, migrate
 from .keys import Caller, KeyStore
 from .limits import RateLimiter, retry_after
@@ -93,9 +94,12 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         state["keys"] = KeyStore(engine, settings.key_cache_s)
         state["writer"] = AuditWriter(engine, settings.store_text, settings.commit_window_ms)
         state["pipelines"] = await run_in_threadpool(PipelineHolder, settings.pipelines)
+        state["batcher"] = MicroBatcher(settings.batch_max, settings.batch_wait_ms) if settings.micro_batching else None
         state["ready"] = True
         yield
         state["ready"] = False
+        if state["batcher"] is not None:
+            await state["batcher"].close()
         state["writer"].close()
         engine.dispose()
 
@@ -167,8 +171,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         if pipeline.modality != "text":
             raise _invalid("pipeline", f"{name!r} is a {pipeline.modality} pipeline; this endpoint reads text")
         started = time.perf_counter()
-        table = _table(texts, body) if (body.context or body.speaker or body.scenario) else None
-        predictions = await run_in_threadpool(pipeline.predict, texts, table=table)
+        batcher = state["batcher"]
+        if body.context or body.speaker or body.scenario:  # rows with their own context: on their own
+            predictions = await run_in_threadpool(pipeline.predict, texts, table=_table(texts, body))
+        elif batcher is not None:
+            predictions = await batcher.predict(pipeline, texts)
+        else:
+            predictions = await run_in_threadpool(pipeline.predict, texts)
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = str(uuid.uuid4())
         outputs = [p.to_dict() for p in predictions]
