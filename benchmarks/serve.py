@@ -1,0 +1,115 @@
+"""The service under bounded load: a real `affectlab serve` on 127.0.0.1, the shipped text pipeline,
+every prediction committed to the audit log before its answer (SQLite WAL).
+
+    python benchmarks/serve.py [--seconds 30] [--concurrency 1 16 64] [--database-url URL]
+
+For micro-batching off and on, a fresh server (and database) is started; for each concurrency
+level, that many clients send one short text per request back to back for --seconds (after a
+warm-up), and p50 / p99 latency (HTTP, model and the committed audit record), throughput and
+errors are printed. The batching speed-up is throughput on / off at the highest concurrency,
+both measured in this run. The load generator runs on the same machine (its CPU use is part
+of the figures).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+TEXT = "Oh great, another Monday."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(database_url: str, batching: bool) -> tuple[subprocess.Popen, str, str]:
+    from affectlab.serve.database import make_engine, migrate
+    from affectlab.serve.keys import create_key
+
+    engine = make_engine(database_url)
+    migrate(engine)
+    key = create_key(engine, "bench")[1]
+    engine.dispose()
+    port = free_port()
+    code = ("import uvicorn; from affectlab.serve.app import create_app; from affectlab.serve.settings import ServeSettings;"
+            f"uvicorn.run(create_app(ServeSettings(database_url={database_url!r}, micro_batching={batching},"
+            " rate_per_minute=10**9, burst=10**9)), host='127.0.0.1', port=" + str(port) + ", log_level='error')")
+    server = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        try:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
+                return server, url, key
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+async def load(url: str, key: str, clients: int, seconds: float) -> dict:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, headers={"X-API-Key": key}, timeout=30, limits=limits) as http:
+        async def client() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                try:
+                    answer = await http.post("/v1/predict", json={"text": TEXT})
+                    ok = answer.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - start)
+                else:
+                    errors += 1
+
+        await asyncio.gather(*(client() for _ in range(clients)))
+    values = np.asarray(latencies) * 1000
+    return {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)),
+            "rps": len(values) / seconds, "errors": errors, "n": len(values)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--database-url", help="default: a fresh SQLite file per server")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} CPUs; {args.seconds:.0f} s per point; one short text per request")
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for batching in (False, True):
+            url_db = args.database_url or f"sqlite:///{Path(folder) / f'audit-{batching}.db'}"
+            server, url, key = start(url_db, batching)
+            try:
+                asyncio.run(load(url, key, 4, 2.0))  # warm-up
+                for clients in args.concurrency:
+                    results[(batching, clients)] = r = asyncio.run(load(url, key, clients, args.seconds))
+                    print(f"  micro-batching {'on ' if batching else 'off'}  {clients:3d} clients: p50 {r['p50']:7.1f} ms  "
+                          f"p99 {r['p99']:7.1f} ms  {r['rps']:7.1f} req/s  errors {r['errors']}", flush=True)
+            finally:
+                os.killpg(server.pid, signal.SIGTERM)
+                server.wait(30)
+    top = max(args.concurrency)
+    print(f"micro-batching at {top} clients: {results[(True, top)]['rps'] / results[(False, top)]['rps']:.2f}x "
+          "the unbatched throughput")
+
+
+if __name__ == "__main__":
+    main()
