@@ -17,8 +17,10 @@ case "${1:-start}" in
       mkdir -p "$DATA"; [ "$(id -u)" = 0 ] && chown postgres "$DATA"
       as_postgres "$BIN/initdb" -D "$DATA" -U affectlab --auth=trust -E UTF8 >/dev/null
     fi
-    as_postgres "$BIN/pg_ctl" -D "$DATA" -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on" \
-      -l "$DATA/server.log" -w start >/dev/null
+    if ! as_postgres "$BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+      as_postgres "$BIN/pg_ctl" -D "$DATA" -o "-p $PORT -k /tmp -c listen_addresses=127.0.0.1 -c fsync=on" \
+        -l "$DATA/server.log" -w start >/dev/null
+    fi
     as_postgres "$BIN/createdb" -h 127.0.0.1 -p "$PORT" -U affectlab affectlab_test 2>/dev/null || true
     echo "export AFFECTLAB_TEST_POSTGRES_URL=postgresql+psycopg://affectlab@127.0.0.1:$PORT/affectlab_test"
     ;;

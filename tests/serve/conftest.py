@@ -60,10 +60,6 @@ def start_server(settings: ServeSettings):
     return server, thread, Running(url, settings, engine)
 
 
-def _database_urls(tmp_path) -> list[str]:
-    return [f"sqlite:///{tmp_path / 'audit.db'}"]
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """Every audit test runs on SQLite and on PostgreSQL (.ci/run starts one; skipped without)."""
@@ -73,9 +69,12 @@ def database_url(request, tmp_path):
         pytest.skip("no PostgreSQL: set AFFECTLAB_TEST_POSTGRES_URL (.ci/run starts one)")
     import sqlalchemy as sa
 
+    from affectlab.serve.tables import metadata
+
     engine = make_engine(POSTGRES_URL)
+    names = ", ".join([*metadata.tables, "alembic_version"])
     with engine.begin() as connection:  # a clean schema per test
-        connection.execute(sa.text("DROP TABLE IF EXISTS predictions, api_keys, alembic_version CASCADE"))
+        connection.execute(sa.text(f"DROP TABLE IF EXISTS {names} CASCADE"))
     engine.dispose()
     return POSTGRES_URL
 

@@ -128,3 +128,17 @@ def test_concurrent_requests_share_forward_passes_and_get_their_own_answers(serv
     with concurrent.futures.ThreadPoolExecutor(12) as pool:
         answers = list(pool.map(ask, texts))
     assert all(sent == got for sent, got in answers)  # every request its own slice
+
+
+def test_the_server_keeps_each_tenants_conversation_and_predicts_with_it(server):
+    acme, globex = server.key("acme"), server.key("globex")
+    with server.client(acme) as a, server.client(globex) as g:
+        turns = ["How was the interview?", "It went really well, I think.", "Oh wonderful, just wonderful."]
+        answers = [a.post("/v1/conversations/c1/turns", json={"text": t, "speaker": s}).json()
+                   for t, s in zip(turns, ["Ann", "Bob", "Ann"])]
+        assert [x["context_turns"] for x in answers] == [0, 1, 2]
+        assert answers[2]["prediction"]["text"] == turns[2]
+        other = g.post("/v1/conversations/c1/turns", json={"text": "Hello?"}).json()
+        assert other["context_turns"] == 0  # the same id under another tenant is another conversation
+        assert a.post("/v1/conversations/c1/turns", json={"text": ""}).status_code == 422
+        assert len(a.get("/v1/audit").json()["records"]) == 3

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import AffectLabError
-from .audit import AuditRecord, AuditWriter, read_audit
+from .audit import AuditRecord, AuditWriter, conversation_history, read_audit
 from .batching import MicroBatcher
 from .database import make_engine, migrate
 from .keys import Caller, KeyStore
@@ -43,6 +43,21 @@ class PredictRequest(BaseModel):
     speaker: str | None = None
     scenario: str | None = None
     pipeline: str | None = Field(None, description="a served pipeline's name (GET /v1/pipelines)")
+
+
+class TurnRequest(BaseModel):
+    """One new turn of a conversation the server keeps: it is predicted with the turns before it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    speaker: str | None = Field(None, max_length=200)
+    scenario: str | None = None
+    pipeline: str | None = None
+
+
+#: Turns of history read when a pipeline does not say how many previous turns it uses.
+DEFAULT_HISTORY = 8
 
 
 def _invalid(field: str, message: str) -> HTTPException:
@@ -164,34 +179,71 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @app.post("/v1/predict")
     async def predict(body: PredictRequest, who: Caller = Depends(caller)) -> dict:
         texts = _check_request(body, settings)
-        try:
-            name, pipeline = state["pipelines"].current.get(body.pipeline)
-        except KeyError:
-            raise _invalid("pipeline", f"no pipeline {body.pipeline!r}; GET /v1/pipelines lists them") from None
-        if pipeline.modality != "text":
-            raise _invalid("pipeline", f"{name!r} is a {pipeline.modality} pipeline; this endpoint reads text")
-        started = time.perf_counter()
+        name, pipeline = _served(body.pipeline)
         batcher = state["batcher"]
         if body.context or body.speaker or body.scenario:  # rows with their own context: on their own
-            predictions = await run_in_threadpool(pipeline.predict, texts, table=_table(texts, body))
+            run = lambda: run_in_threadpool(pipeline.predict, texts, table=_table(texts, body))  # noqa: E731
         elif batcher is not None:
-            predictions = await batcher.predict(pipeline, texts)
+            run = lambda: batcher.predict(pipeline, texts)  # noqa: E731
         else:
-            predictions = await run_in_threadpool(pipeline.predict, texts)
+            run = lambda: run_in_threadpool(pipeline.predict, texts)  # noqa: E731
+        request_id, outputs = await _answer(who, name, pipeline, texts, run)
+        answer = {"request_id": request_id, "pipeline": name, "version": pipeline.version}
+        if body.text is not None:
+            return {**answer, "prediction": outputs[0]}
+        return {**answer, "predictions": outputs}
+
+    def _served(name: str | None):
+        try:
+            found = state["pipelines"].current.get(name)
+        except KeyError:
+            raise _invalid("pipeline", f"no pipeline {name!r}; GET /v1/pipelines lists them") from None
+        if found[1].modality != "text":
+            raise _invalid("pipeline", f"{found[0]!r} is a {found[1].modality} pipeline; this endpoint reads text")
+        return found
+
+    async def _answer(who: Caller, name: str, pipeline, texts: list[str], run, turns: list[dict] | None = None):
+        """Predict (``run``), then commit the audit records (and turns) before answering."""
+        started = time.perf_counter()
+        predictions = await run()
         latency_ms = (time.perf_counter() - started) * 1000
         request_id = str(uuid.uuid4())
         outputs = [p.to_dict() for p in predictions]
         records = [AuditRecord(who.tenant, request_id, name, pipeline.version, text,
                                {k: v for k, v in out.items() if k != "text"}, latency_ms)
                    for text, out in zip(texts, outputs)]
+        for turn in turns or []:
+            turn["request_id"] = request_id
         try:
-            await asyncio.wrap_future(state["writer"].submit(records))
+            await asyncio.wrap_future(state["writer"].submit(records, turns))
         except Exception:  # the audit database failed: no unaudited answer leaves the service
             raise HTTPException(503, detail="the audit log could not record this prediction; retry later") from None
-        answer = {"request_id": request_id, "pipeline": name, "version": pipeline.version}
-        if body.text is not None:
-            return {**answer, "prediction": outputs[0]}
-        return {**answer, "predictions": outputs}
+        return request_id, outputs
+
+    @app.post("/v1/conversations/{conversation_id}/turns")
+    async def conversation_turn(conversation_id: str, body: TurnRequest, who: Caller = Depends(caller)) -> dict:
+        if not body.text.strip():
+            raise _invalid("text", "text is empty")
+        if len(body.text) > settings.max_text_chars:
+            raise _invalid("text", f"text is {len(body.text)} characters; the limit is {settings.max_text_chars}")
+        if not conversation_id.strip() or len(conversation_id) > 200:
+            raise HTTPException(422, detail=[{"loc": ["path", "conversation_id"], "msg": "1-200 characters",
+                                              "type": "value_error"}])
+        name, pipeline = _served(body.pipeline)
+        window = pipeline.input_spec.get("window", {}).get("past") or pipeline.input_spec.get(
+            "features", {}).get("context") or DEFAULT_HISTORY
+        history = await run_in_threadpool(conversation_history, engine, who.tenant, conversation_id, int(window))
+        request = PredictRequest(text=body.text, speaker=body.speaker, scenario=body.scenario,
+                                 context=[t["text"] for t in history], context_speakers=[t["speaker"] for t in history])
+        from datetime import timezone
+
+        turn = {"tenant": who.tenant, "conversation_id": conversation_id, "speaker": body.speaker,
+                "text": body.text, "created_at": datetime.now(timezone.utc)}
+        request_id, outputs = await _answer(
+            who, name, pipeline, [body.text],
+            lambda: run_in_threadpool(pipeline.predict, [body.text], table=_table([body.text], request)), [turn])
+        return {"request_id": request_id, "pipeline": name, "version": pipeline.version,
+                "conversation_id": conversation_id, "context_turns": len(history), "prediction": outputs[0]}
 
     @app.get("/v1/audit")
     async def audit(who: Caller = Depends(caller), since: datetime | None = Query(None),

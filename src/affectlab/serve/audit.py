@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .tables import predictions
+from .tables import conversation_turns, predictions
 
 
 @dataclass
@@ -52,15 +52,17 @@ class AuditWriter:
     def __init__(self, engine: Engine, store_text: bool = False, window_ms: float = 2.0, max_group: int = 512) -> None:
         self.engine, self.store_text = engine, store_text
         self.window_s, self.max_group = window_ms / 1000.0, max_group
-        self._queue: queue.Queue[tuple[list[AuditRecord], Future] | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[list[AuditRecord], list[dict], Future] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="affectlab-audit-writer", daemon=True)
         self.commits = 0
         self.records = 0
         self._thread.start()
 
-    def submit(self, records: list[AuditRecord]) -> Future:
+    def submit(self, records: list[AuditRecord], turns: list[dict] | None = None) -> Future:
+        """Queue records (and conversation turns, committed with them); the future is done once
+        they are committed."""
         future: Future = Future()
-        self._queue.put((records, future))
+        self._queue.put((records, list(turns or []), future))
         return future
 
     def close(self, timeout: float = 10.0) -> None:
@@ -76,7 +78,7 @@ class AuditWriter:
                 break
             group = [first]
             deadline = time.monotonic() + self.window_s
-            while sum(len(r) for r, _ in group) < self.max_group:
+            while sum(len(r) for r, _, _ in group) < self.max_group:
                 remaining = deadline - time.monotonic()
                 try:
                     item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
@@ -88,20 +90,23 @@ class AuditWriter:
                 group.append(item)
             self._commit(group)
 
-    def _commit(self, group: list[tuple[list[AuditRecord], Future]]) -> None:
+    def _commit(self, group: list[tuple[list[AuditRecord], list[dict], Future]]) -> None:
         naive = self.engine.dialect.name == "sqlite"
-        rows = [record.row(self.store_text, naive) for records, _ in group for record in records]
+        rows = [record.row(self.store_text, naive) for records, _, _ in group for record in records]
+        turns = [{**turn, "created_at": db_time(turn["created_at"], naive)} for _, ts, _ in group for turn in ts]
         try:
             with self.engine.begin() as connection:
                 if rows:
                     connection.execute(predictions.insert(), rows)
+                if turns:
+                    connection.execute(conversation_turns.insert(), turns)
         except Exception as error:  # the database is down or full: these requests fail, loudly
-            for _, future in group:
+            for _, _, future in group:
                 future.set_exception(error)
             return
         self.commits += 1
         self.records += len(rows)
-        for _, future in group:
+        for _, _, future in group:
             future.set_result(None)
 
 
@@ -134,3 +139,13 @@ def read_audit(engine: Engine, tenant: str, since: datetime | None = None, until
         record["created_at"] = created.isoformat()
         out.append(record)
     return out
+
+
+def conversation_history(engine: Engine, tenant: str, conversation_id: str, turns: int) -> list[dict[str, Any]]:
+    """The last ``turns`` turns of a tenant's conversation, oldest first."""
+    query = (sa.select(conversation_turns.c.speaker, conversation_turns.c.text)
+             .where(conversation_turns.c.tenant == tenant, conversation_turns.c.conversation_id == conversation_id)
+             .order_by(conversation_turns.c.id.desc()).limit(turns))
+    with engine.connect() as connection:
+        rows = connection.execute(query).mappings().all()
+    return [dict(r) for r in reversed(rows)]

@@ -1,4 +1,4 @@
-"""The service's tables (SQLAlchemy Core), as migration 0001 creates them."""
+"""The service's tables (SQLAlchemy Core), as the migrations create them."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -28,4 +28,16 @@ predictions = sa.Table(
     sa.Column("outputs", sa.Text, nullable=False),
     sa.Column("latency_ms", sa.Float, nullable=False),
     sa.Index("ix_predictions_tenant_time", "tenant", "created_at", "id"),
+)
+
+conversation_turns = sa.Table(
+    "conversation_turns", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("tenant", sa.String(200), nullable=False),
+    sa.Column("conversation_id", sa.String(200), nullable=False),
+    sa.Column("speaker", sa.String(200), nullable=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("request_id", sa.String(36), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_turns_conversation", "tenant", "conversation_id", "id"),
 )
