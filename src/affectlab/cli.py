@@ -460,6 +460,17 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- score ---------------------------------------------------------------------------------
+def cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import ScoreJob, score_file
+
+    job = ScoreJob(args.input, args.out, _pipeline_dir(args.pipeline), args.id_column, args.text_column, args.chunk_size)
+    result = score_file(job, workers=args.workers, progress=not args.quiet)
+    _err().print(f"wrote {args.out}: {result['rows_scored']} rows scored now, {result['rows_already_done']} "
+                 "from an earlier run", highlight=False)
+    return 0
+
+
 # ---- serve, keys ----------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -710,6 +721,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("score", help="score a CSV/JSONL/Parquet file of any size in chunks (resumable, parallel)")
+    p.add_argument("input")
+    p.add_argument("--out", required=True, help="output file (.csv, .jsonl or .parquet); rows keep the id column")
+    p.add_argument("--pipeline", help="pipeline directory or shipped name (default: the shipped text pipeline)")
+    p.add_argument("--id-column", default="id")
+    p.add_argument("--text-column", default="text")
+    p.add_argument("--chunk-size", type=int, default=1000)
+    p.add_argument("--workers", type=int, default=1, help="local processes")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_score)
 
     database_help = "SQLAlchemy URL of the audit database (default sqlite:///affectlab-audit.db; " \
                     "postgresql://user@host/db for PostgreSQL)"
