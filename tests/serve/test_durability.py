@@ -70,3 +70,36 @@ def test_kill_9_under_load_loses_no_acknowledged_record(database_url, tmp_path):
     assert len(acknowledged) >= 40
     missing = set(acknowledged) - stored
     assert not missing, f"{len(missing)} acknowledged predictions were lost"
+
+
+def test_two_server_processes_share_one_database(database_url):
+    """`affectlab serve --workers 2`: two processes, one audit log, one key table."""
+    engine = make_engine(database_url)
+    migrate(engine)
+    key = create_key(engine, "acme")[1]
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "affectlab.cli", "serve", "--port", str(port), "--workers", "2",
+                               "--database-url", database_url], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        ids = set()
+        for i in range(20):  # new connections: the kernel spreads them over both processes
+            with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
+                answer = http.post("/v1/predict", json={"text": f"message {i}"})
+                assert answer.status_code == 200, answer.text
+                ids.add(answer.json()["request_id"])
+        with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
+            audited = {r["request_id"] for r in http.get("/v1/audit", params={"limit": 100}).json()["records"]}
+        assert audited == ids
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    engine.dispose()
