@@ -471,6 +471,15 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    from .onnx_backend import export_onnx
+    from .pipeline import Pipeline
+
+    folder = export_onnx(Pipeline.load(_pipeline_dir(args.pipeline), device="cpu"), args.out, quantize=not args.no_int8)
+    _err().print(f"wrote {', '.join(sorted(p.name for p in folder.glob('*.onnx')))} to {folder}", highlight=False)
+    return 0
+
+
 # ---- serve, keys ----------------------------------------------------------------------------
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
@@ -732,6 +741,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1, help="local processes")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("export-onnx", help="export a fine-tuned pipeline to ONNX (+ dynamic INT8) for onnxruntime")
+    p.add_argument("pipeline")
+    p.add_argument("--out", help="folder (default: <pipeline>/onnx, which Pipeline.load(backend='onnx') reads)")
+    p.add_argument("--no-int8", action="store_true", help="skip the quantised model")
+    p.set_defaults(func=cmd_export_onnx)
 
     database_help = "SQLAlchemy URL of the audit database (default sqlite:///affectlab-audit.db; " \
                     "postgresql://user@host/db for PostgreSQL)"

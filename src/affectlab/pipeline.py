@@ -124,8 +124,10 @@ class Pipeline:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> "Pipeline":
-        """Load a pipeline directory (format 1 or 2) onto ``device`` (auto: CUDA, MPS or CPU)."""
+    def load(cls, path: str | Path, device: str = "auto", backend: str = "torch") -> "Pipeline":
+        """Load a pipeline directory (format 1 or 2) onto ``device`` (auto: CUDA, MPS or CPU).
+        ``backend``: ``torch``, or ``onnx`` / ``onnx-int8`` (onnxruntime on the CPU, from the
+        pipeline's ``onnx/`` folder: ``affectlab export-onnx``)."""
         path = Path(path)
         spec_file = path / "pipeline.json"
         if not spec_file.is_file():
@@ -151,6 +153,13 @@ class Pipeline:
         idf = tensors["extra.idf"].numpy() if "extra.idf" in tensors else None
         pipeline = cls(spec, model, None, idf, device=device)
         pipeline.path = path
+        if backend != "torch":
+            from .onnx_backend import BACKENDS, ONNX_DIR, OnnxModel
+
+            if backend not in BACKENDS:
+                raise InputError(f"backend must be torch, {' or '.join(BACKENDS)}; got {backend!r}")
+            pipeline.model = OnnxModel(path / ONNX_DIR / BACKENDS[backend], pipeline.input_spec.get("name", "text"))
+            pipeline.device = torch.device("cpu")
         return pipeline
 
     @classmethod

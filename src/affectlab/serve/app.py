@@ -108,7 +108,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         await run_in_threadpool(migrate, engine)
         state["keys"] = KeyStore(engine, settings.key_cache_s)
         state["writer"] = AuditWriter(engine, settings.store_text, settings.commit_window_ms)
-        state["pipelines"] = await run_in_threadpool(PipelineHolder, settings.pipelines)
+        state["pipelines"] = await run_in_threadpool(PipelineHolder, settings.pipelines, settings.backend)
         state["batcher"] = MicroBatcher(settings.batch_max, settings.batch_wait_ms) if settings.micro_batching else None
         state["ready"] = True
         yield

@@ -19,6 +19,8 @@ class ServeSettings(BaseModel):
     burst: int = Field(60, ge=1, description="requests a key may send at once before the rate applies")
     commit_window_ms: float = Field(2.0, ge=0, description="the audit writer waits this long to group commits")
     audit_page_max: int = Field(500, ge=1)
+    backend: str = Field("torch", description="torch, onnx or onnx-int8 (pipelines exported with "
+                         "affectlab export-onnx)")
     micro_batching: bool = Field(True, description="concurrent requests share one forward pass")
     batch_max: int = Field(32, ge=1, description="micro-batching: texts per forward pass at most")
     batch_wait_ms: float = Field(2.0, ge=0, description="micro-batching: how long a batch waits for company")
