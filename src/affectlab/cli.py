@@ -486,7 +486,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from .serve.settings import ServeSettings
 
-    settings = ServeSettings(pipelines=args.pipelines, database_url=args.database_url, store_text=args.store_text)
+    settings = ServeSettings(pipelines=args.pipelines, database_url=args.database_url, store_text=args.store_text,
+                             backend=args.backend, micro_batching=not args.no_batching)
     if args.workers > 1:  # each worker process builds its own app from these settings
         os.environ["AFFECTLAB_SERVE_SETTINGS"] = settings.model_dump_json()
         uvicorn.run("affectlab.serve.app:app_from_environment", factory=True, host=args.host, port=args.port,
@@ -757,6 +758,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", default="sqlite:///affectlab-audit.db", help=database_help)
     p.add_argument("--workers", type=int, default=1, help="server processes (they share the database)")
     p.add_argument("--store-text", action="store_true", help="audit the input texts, not only their SHA-256")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
+                   help="onnx: pipelines exported with affectlab export-onnx")
+    p.add_argument("--no-batching", action="store_true", help="one forward pass per request")
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=cmd_serve)
 

@@ -142,3 +142,41 @@ def test_the_server_keeps_each_tenants_conversation_and_predicts_with_it(server)
         assert other["context_turns"] == 0  # the same id under another tenant is another conversation
         assert a.post("/v1/conversations/c1/turns", json={"text": ""}).status_code == 422
         assert len(a.get("/v1/audit").json()["records"]) == 3
+
+
+def test_audio_upload_to_a_speech_pipeline_with_a_duration_limit(tmp_path):
+    import io
+
+    import numpy as np
+    import soundfile
+
+    from affectlab.pipeline import _shipped_root
+
+    folder = tmp_path / "pipelines"
+    folder.mkdir()
+    for name in ("text-meld7", "speech-ravdess8"):
+        (folder / name).symlink_to(_shipped_root() / name)
+    settings = ServeSettings(pipelines=str(folder), database_url=f"sqlite:///{tmp_path / 'a.db'}", key_cache_s=0,
+                             max_audio_seconds=3)
+    uv, thread, running = start_server(settings)
+
+    def wav(seconds):
+        buffer = io.BytesIO()
+        t = np.arange(int(16000 * seconds)) / 16000
+        soundfile.write(buffer, (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16000, format="WAV")
+        return buffer.getvalue()
+
+    try:
+        with running.client(running.key("acme")) as client:
+            answer = client.post("/v1/audio", content=wav(1.5), headers={"content-type": "audio/wav"})
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["pipeline"] == "speech-ravdess8" and answer.json()["prediction"]["label"]
+            assert client.post("/v1/audio", content=wav(4)).status_code == 422  # over the duration limit
+            assert client.post("/v1/audio", content=b"not audio at all").status_code == 422
+            assert client.post("/v1/audio", params={"pipeline": "text-meld7"}, content=wav(1)).status_code == 422
+            assert client.post("/v1/predict", json={"text": "hi", "pipeline": "speech-ravdess8"}).status_code == 422
+            record = client.get("/v1/audit").json()["records"][0]
+            assert record["input_text"] is None and len(record["input_sha256"]) == 64
+    finally:
+        uv.should_exit = True
+        thread.join(10)

@@ -98,6 +98,20 @@ def _table(texts: list[str], body: PredictRequest):
                          "scenario": [body.scenario] * n})
 
 
+def _audio_seconds(data: bytes) -> float:
+    """The duration of an uploaded file; one that is not audio is a 422 naming the body."""
+    import io
+
+    import soundfile
+
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except Exception:  # soundfile raises its own error types for anything it cannot read
+        raise HTTPException(422, detail=[{"loc": ["body"], "type": "value_error",
+                                          "msg": "the body is not an audio file soundfile reads (WAV, FLAC, OGG)"}]) from None
+    return float(info.frames) / float(info.samplerate or 1)
+
+
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     settings = settings or ServeSettings()
     engine = make_engine(settings.database_url)
@@ -128,8 +142,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def body_limit_and_metrics(request: Request, call_next):
         started = time.perf_counter()
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            response = JSONResponse({"detail": f"request body over {settings.max_body_bytes} bytes"}, status_code=413)
+        limit = settings.max_audio_bytes if request.url.path == "/v1/audio" else settings.max_body_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            response = JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
         else:
             response = await call_next(request)
         metrics.observe(request.url.path, response.status_code, time.perf_counter() - started)
@@ -244,6 +259,40 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             lambda: run_in_threadpool(pipeline.predict, [body.text], table=_table([body.text], request)), [turn])
         return {"request_id": request_id, "pipeline": name, "version": pipeline.version,
                 "conversation_id": conversation_id, "context_turns": len(history), "prediction": outputs[0]}
+
+    @app.post("/v1/audio")
+    async def audio(request: Request, pipeline: str | None = Query(None), who: Caller = Depends(caller)) -> dict:
+        """The request body is one audio file (WAV, FLAC, OGG) — ``curl --data-binary @clip.wav``."""
+        data = await request.body()
+        if len(data) > settings.max_audio_bytes:
+            raise HTTPException(413, detail=f"request body over {settings.max_audio_bytes} bytes")
+        served = state["pipelines"].current
+        speech = [n for n, p in served.pipelines.items() if p.modality == "audio"]
+        name = pipeline or (speech[0] if speech else None)
+        if name is None or name not in served.pipelines or served.pipelines[name].modality != "audio":
+            raise HTTPException(422, detail=[{"loc": ["query", "pipeline"], "type": "value_error",
+                                              "msg": f"no speech pipeline {pipeline or ''!r}; served speech pipelines: {speech}"}])
+        chosen = served.pipelines[name]
+        seconds = _audio_seconds(data)
+        if seconds > settings.max_audio_seconds:
+            raise HTTPException(422, detail=[{"loc": ["body"], "type": "value_error",
+                                              "msg": f"audio is {seconds:.1f} s; the limit is {settings.max_audio_seconds:g} s"}])
+
+        def run():
+            import os
+            import tempfile
+
+            with tempfile.NamedTemporaryFile(suffix=".audio", delete=False) as handle:
+                handle.write(data)
+            try:
+                return chosen.predict([handle.name])
+            finally:
+                os.unlink(handle.name)
+
+        request_id, outputs = await _answer(who, name, chosen, [data], lambda: run_in_threadpool(run))
+        outputs[0].pop("text", None)
+        return {"request_id": request_id, "pipeline": name, "version": chosen.version, "seconds": round(seconds, 3),
+                "prediction": outputs[0]}
 
     @app.get("/v1/audit")
     async def audit(who: Caller = Depends(caller), since: datetime | None = Query(None),

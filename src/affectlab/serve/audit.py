@@ -31,7 +31,7 @@ class AuditRecord:
     request_id: str
     pipeline: str
     pipeline_version: str
-    text: str
+    text: str | bytes  # the input: a text, or an uploaded file's bytes (hashed, never stored)
     outputs: dict[str, Any]
     latency_ms: float
     created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
@@ -39,8 +39,9 @@ class AuditRecord:
     def row(self, store_text: bool, naive_utc: bool) -> dict[str, Any]:
         return {"tenant": self.tenant, "created_at": db_time(self.created_at, naive_utc), "request_id": self.request_id,
                 "pipeline": self.pipeline, "pipeline_version": self.pipeline_version,
-                "input_sha256": hashlib.sha256(self.text.encode("utf-8")).hexdigest(),
-                "input_text": self.text if store_text else None,
+                "input_sha256": hashlib.sha256(self.text.encode("utf-8") if isinstance(self.text, str)
+                                               else self.text).hexdigest(),
+                "input_text": self.text if store_text and isinstance(self.text, str) else None,
                 "outputs": json.dumps(self.outputs, ensure_ascii=False, separators=(",", ":")),
                 "latency_ms": float(self.latency_ms)}
 

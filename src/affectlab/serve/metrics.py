@@ -4,7 +4,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 #: Paths worth a label of their own; anything else is counted as "other" (no unbounded labels).
-KNOWN_PATHS = ("/v1/predict", "/v1/audit", "/v1/pipelines", "/v1/admin/reload", "/health", "/ready", "/metrics")
+KNOWN_PATHS = ("/v1/predict", "/v1/audio", "/v1/audit", "/v1/pipelines", "/v1/admin/reload", "/health", "/ready", "/metrics")
 
 
 class Metrics:

@@ -15,6 +15,8 @@ class ServeSettings(BaseModel):
     max_text_chars: int = Field(5000, ge=1)
     max_batch: int = Field(64, ge=1, description="texts in one request")
     max_body_bytes: int = Field(1_000_000, ge=1024)
+    max_audio_bytes: int = Field(20_000_000, ge=1024, description="an uploaded audio file (POST /v1/audio)")
+    max_audio_seconds: float = Field(30.0, gt=0)
     rate_per_minute: int = Field(600, ge=1, description="requests per key per minute (a token bucket)")
     burst: int = Field(60, ge=1, description="requests a key may send at once before the rate applies")
     commit_window_ms: float = Field(2.0, ge=0, description="the audit writer waits this long to group commits")
