@@ -460,6 +460,41 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- explain -------------------------------------------------------------------------------
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain, to_html
+
+    pipeline = _load_pipeline(args.pipeline, "text")
+    result = explain(pipeline, args.text, task=args.task, target=args.target, mode=args.mode, steps=args.steps)
+    if args.html:
+        Path(args.html).write_text(to_html(result), encoding="utf-8")
+        _err().print(f"wrote {args.html}", highlight=False)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    from rich.text import Text
+
+    peak = max((abs(a) for _, a in result.words), default=1.0) or 1.0
+    line = Text()
+    for word, score in result.words:
+        shade = int(80 + 175 * min(1.0, abs(score) / peak))
+        colour = f"rgb(0,{shade},0)" if score >= 0 else f"rgb({shade},0,0)"
+        line.append(word, style=f"bold {colour}" if abs(score) / peak > 0.5 else colour)
+        line.append(" ")
+    _out().print(f"{result.task}: [bold]{result.target}[/bold] ({result.probability:.2f})   "
+                 "[green]green[/green] pushes towards it, [red]red[/red] away")
+    _out().print(line)
+    table = _table(show_lines=False)
+    table.add_column("word")
+    table.add_column("attribution", justify="right")
+    for word, score in result.words:
+        table.add_row(word, f"{score:+.4f}")
+    _out().print(table)
+    _out().print(f"Integrated Gradients, {result.mode} mode, {result.steps} steps, convergence delta "
+                 f"{result.delta:.4f}, {result.seconds:.2f} s", highlight=False)
+    return 0
+
+
 # ---- score ---------------------------------------------------------------------------------
 def cmd_score(args: argparse.Namespace) -> int:
     from .scoring import ScoreJob, score_file
@@ -731,6 +766,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_probe)
+
+    p = sub.add_parser("explain", help="which words made the prediction (Integrated Gradients on the embeddings)")
+    p.add_argument("text")
+    p.add_argument("--pipeline", help="pipeline directory or shipped name (default: the shipped text pipeline)")
+    p.add_argument("--task", help="the task to explain (default: the primary one)")
+    p.add_argument("--target", help="the class to explain (default: the predicted one)")
+    p.add_argument("--mode", choices=["fast", "full"], default="fast",
+                   help="fast: 8 steps in one batched pass; full: 50 steps (or --steps)")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--json", action="store_true", help="words and attributions as JSON")
+    p.add_argument("--html", help="also write a shareable HTML page here")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("score", help="score a CSV/JSONL/Parquet file of any size in chunks (resumable, parallel)")
     p.add_argument("input")
