@@ -1,8 +1,10 @@
 """The audit log: every prediction recorded before its response is sent, with group commit.
 
 Requests hand their records to one writer thread and wait. The writer takes what has queued up
-(for at most ``window_ms`` after the first record, up to ``max_group`` records), inserts them in
-one transaction, commits, and only then wakes every request of the group. An acknowledged
+(up to ``max_group`` records; with ``window_ms`` > 0 it also waits that long after the first),
+inserts them in one transaction, commits, and only then wakes every request of the group;
+records that arrive during a commit form the next group, so under load one commit serves many
+requests and a lone request waits for nothing but its own commit. An acknowledged
 prediction is therefore on disk (SQLite WAL / PostgreSQL) even if the process is killed the
 next instant, while one commit serves many concurrent requests. A failed commit fails exactly
 the requests of its group (the service answers 503), never silently drops them.
@@ -50,7 +52,7 @@ class AuditWriter:
     """One thread that commits queued records in groups; ``submit`` returns a future that is
     done once the record's transaction has committed."""
 
-    def __init__(self, engine: Engine, store_text: bool = False, window_ms: float = 2.0, max_group: int = 512) -> None:
+    def __init__(self, engine: Engine, store_text: bool = False, window_ms: float = 0.0, max_group: int = 512) -> None:
         self.engine, self.store_text = engine, store_text
         self.window_s, self.max_group = window_ms / 1000.0, max_group
         self._queue: queue.Queue[tuple[list[AuditRecord], list[dict], Future] | None] = queue.Queue()

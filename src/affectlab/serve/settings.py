@@ -19,7 +19,9 @@ class ServeSettings(BaseModel):
     max_audio_seconds: float = Field(30.0, gt=0)
     rate_per_minute: int = Field(600, ge=1, description="requests per key per minute (a token bucket)")
     burst: int = Field(60, ge=1, description="requests a key may send at once before the rate applies")
-    commit_window_ms: float = Field(2.0, ge=0, description="the audit writer waits this long to group commits")
+    commit_window_ms: float = Field(0.0, ge=0, description="how long the audit writer waits for more records "
+                                    "after the first (0: it commits what has queued; records arriving during "
+                                    "a commit form the next group)")
     audit_page_max: int = Field(500, ge=1)
     backend: str = Field("torch", description="torch, onnx or onnx-int8 (pipelines exported with "
                          "affectlab export-onnx)")
