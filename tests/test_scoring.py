@@ -102,3 +102,13 @@ def test_a_missing_column_is_named(tmp_path):
     path, _ = _input(tmp_path)
     with pytest.raises(InputError, match="no column 'text'.*--text-column"):
         score_file(ScoreJob(str(path), str(tmp_path / "o.csv"), None, "doc", "text", 8), progress=False)
+
+
+def test_ray_data_writes_the_file_local_processes_write(tmp_path):
+    pytest.importorskip("ray", reason="the Ray backend needs ray (pip install affectlab[grid])")
+    path, _ = _input(tmp_path, n=30, kind="jsonl")
+    local, ray_out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    score_file(ScoreJob(str(path), str(local), None, "doc", "body", 7), progress=False)
+    score_file(ScoreJob(str(path), str(ray_out), None, "doc", "body", 7), workers=1, progress=False, backend="ray")
+    rows_local, rows_ray = ([json.loads(line) for line in f.read_text().splitlines()] for f in (local, ray_out))
+    assert [(r["doc"], r["label"], r["error"]) for r in rows_local] == [(r["doc"], r["label"], r["error"]) for r in rows_ray]

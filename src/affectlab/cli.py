@@ -500,7 +500,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     from .scoring import ScoreJob, score_file
 
     job = ScoreJob(args.input, args.out, _pipeline_dir(args.pipeline), args.id_column, args.text_column, args.chunk_size)
-    result = score_file(job, workers=args.workers, progress=not args.quiet)
+    result = score_file(job, workers=args.workers, progress=not args.quiet, backend=args.backend)
     _err().print(f"wrote {args.out}: {result['rows_scored']} rows scored now, {result['rows_already_done']} "
                  "from an earlier run", highlight=False)
     return 0
@@ -786,7 +786,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id-column", default="id")
     p.add_argument("--text-column", default="text")
     p.add_argument("--chunk-size", type=int, default=1000)
-    p.add_argument("--workers", type=int, default=1, help="local processes")
+    p.add_argument("--workers", type=int, default=1, help="local processes (or Ray actors)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="ray: Ray Data on the cluster ray.init finds (a local one otherwise)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_score)
 

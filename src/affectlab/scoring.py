@@ -2,10 +2,15 @@
 
 The input (CSV, JSONL or Parquet) is read ``chunk_size`` rows at a time; each chunk is scored
 and written as its own part file (``<out>.parts/part-<n>``: written to a temporary name, then
-renamed, so a part exists only when complete). Parts are scored in parallel by local processes
-(or Ray tasks); an interrupted run, started again with the same arguments, skips the parts that
-exist. When every part is there they are joined in input order into ``out``: no row missing,
-none twice. Every output row carries the input's id column.
+renamed, so a part exists only when complete). Parts are scored in parallel by local processes;
+an interrupted run, started again with the same arguments, skips the parts that exist. When
+every part is there they are joined in input order into ``out``: no row missing, none twice.
+Every output row carries the input's id column.
+
+``backend="ray"`` reads and scores the file with Ray Data instead (``map_batches`` over a pool
+of actors, each loading the pipeline once; on a cluster when ``ray.init`` finds one), with
+order preserved, and writes the same part files from the ordered stream, so the output is the
+same file; a Ray run that is interrupted starts its scoring again (the parts it wrote are kept).
 """
 from __future__ import annotations
 
@@ -125,17 +130,81 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def score_file(job: ScoreJob, workers: int = 1, progress: bool = True) -> dict:
+class _RayScorer:
+    """A Ray Data actor: loads the pipeline once, scores batches into output rows."""
+
+    def __init__(self, job: ScoreJob) -> None:
+        import torch
+
+        from .pipeline import Pipeline
+
+        torch.set_num_threads(1)
+        self.job = job
+        self.pipeline = Pipeline.load(job.pipeline, device="cpu") if job.pipeline else Pipeline.default()
+
+    def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
+        rows = _rows(self.job, batch.reset_index(drop=True), self.pipeline)
+        return pd.DataFrame({"row": [json.dumps(r, ensure_ascii=False, default=str) for r in rows]})
+
+
+def _score_with_ray(job: ScoreJob, workers: int, bar) -> tuple[int, int]:
+    try:
+        import ray
+    except ImportError:
+        raise InputError("--backend ray needs the 'ray' package: pip install 'affectlab[grid]'") from None
+    started_here = not ray.is_initialized()
+    if started_here:
+        # one CPU beyond the scoring actors: Ray Data's read tasks need one too, or they wait forever
+        ray.init(num_cpus=max(workers, 1) + 1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        kind = file_format(job.input)
+        if kind == "csv":
+            import pyarrow.csv as pacsv
+
+            everything_text = pacsv.ConvertOptions(strings_can_be_null=False, quoted_strings_can_be_null=False,
+                                                   column_types=None, auto_dict_encode=False)
+            data = ray.data.read_csv(job.input, convert_options=everything_text)
+            data = data.map_batches(lambda b: b.astype(str), batch_format="pandas")
+        elif kind == "jsonl":
+            data = ray.data.read_json(job.input, lines=True)
+        else:
+            data = ray.data.read_parquet(job.input)
+        scored = data.map_batches(_RayScorer, fn_constructor_kwargs={"job": job}, batch_size=job.chunk_size,
+                                  batch_format="pandas", concurrency=max(workers, 1), num_cpus=1)
+        done = rows = 0
+        for index, batch in enumerate(scored.iter_batches(batch_size=job.chunk_size, batch_format="pandas")):
+            part = job.part(index)
+            if part.exists():
+                done += len(batch)
+            else:
+                temporary = part.with_name(f".{part.name}.{os.getpid()}.tmp")
+                temporary.write_text("".join(line + "\n" for line in batch["row"]), encoding="utf-8")
+                os.replace(temporary, part)
+                rows += len(batch)
+            bar.update(len(batch))
+        return rows, done
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def score_file(job: ScoreJob, workers: int = 1, progress: bool = True, backend: str = "local") -> dict:
     """Score ``job.input`` into ``job.output``; returns rows scored now and rows already done."""
     from tqdm.auto import tqdm
 
+    if backend not in ("local", "ray"):
+        raise InputError(f"backend must be local or ray, got {backend!r}")
     file_format(job.output)
     job.parts.mkdir(parents=True, exist_ok=True)
     for stale in job.parts.glob(".*.tmp"):  # left by a worker that was killed mid-write
         stale.unlink()
     done = scored = 0
     bar = tqdm(desc="scoring", unit="rows", disable=not progress)
-    if workers <= 1:
+    if backend == "ray":
+        scored, done = _score_with_ray(job, workers, bar)
+    elif workers <= 1:
         for index, chunk in enumerate(read_chunks(job.input, job.chunk_size)):
             if job.part(index).exists():
                 done += len(chunk)
