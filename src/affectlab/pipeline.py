@@ -303,6 +303,13 @@ class Pipeline:
             label = task.scheme.classes[int(np.argmax(row))]
         return {"label": label, "probabilities": probabilities}
 
+    def explain(self, text: str, task: str | None = None, target: str | None = None, mode: str = "fast",
+                steps: int | None = None):
+        """Which words made the prediction: Integrated Gradients on the embeddings (``explain.explain``)."""
+        from .explain import explain
+
+        return explain(self, text, task=task, target=target, mode=mode, steps=steps)
+
     def predict_conversation(self, turns: Sequence[str], speakers: Sequence[str | None] | None = None,
                              **kwargs) -> list[Prediction]:
         """Predict every turn of one conversation, in order (context models use earlier turns;

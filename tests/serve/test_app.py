@@ -180,3 +180,21 @@ def test_audio_upload_to_a_speech_pipeline_with_a_duration_limit(tmp_path):
     finally:
         uv.should_exit = True
         thread.join(10)
+
+
+def test_explain_returns_word_attributions_is_audited_and_names_bad_targets(server):
+    with server.client(server.key("acme")) as client:
+        answer = client.post("/v1/explain", json={"text": "The meeting was awful."})
+        assert answer.status_code == 200, answer.text
+        explanation = answer.json()["explanation"]
+        assert [w["word"] for w in explanation["words"]] == ["The", "meeting", "was", "awful."]
+        assert explanation["target"] in client.post("/v1/predict", json={"text": "x"}).json()["prediction"]["probabilities"]
+        assert explanation["mode"] == "fast" and explanation["delta"] >= 0
+        records = client.get("/v1/audit").json()["records"]
+        assert answer.json()["request_id"] in {r["request_id"] for r in records}
+        explained = next(r for r in records if r["request_id"] == answer.json()["request_id"])
+        assert explained["outputs"]["explain"]["target"] == explanation["target"]
+        bad = client.post("/v1/explain", json={"text": "hi", "target": "happy"})
+        assert bad.status_code == 422 and "happy" in bad.text
+        assert client.post("/v1/explain", json={"text": "hi", "steps": 1, "mode": "full"}).status_code == 422
+        assert client.post("/v1/explain", json={"text": "   "}).status_code == 422

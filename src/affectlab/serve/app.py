@@ -11,7 +11,7 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -23,6 +23,7 @@ from ..errors import AffectLabError
 from .audit import AuditRecord, AuditWriter, conversation_history, read_audit
 from .batching import MicroBatcher
 from .database import make_engine, migrate
+from .explainers import Explainers
 from .keys import Caller, KeyStore
 from .limits import RateLimiter, retry_after
 from .metrics import Metrics
@@ -53,6 +54,20 @@ class TurnRequest(BaseModel):
     text: str
     speaker: str | None = Field(None, max_length=200)
     scenario: str | None = None
+    pipeline: str | None = None
+
+
+class ExplainRequest(BaseModel):
+    """One text to explain: ``target`` is a class of ``task`` (default: the primary task's
+    predicted class); ``fast`` integrates in one batched pass, ``full`` with ``steps`` points."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    task: str | None = None
+    target: str | None = None
+    mode: Literal["fast", "full"] = "fast"
+    steps: int | None = Field(None, ge=2, le=200)
     pipeline: str | None = None
 
 
@@ -136,6 +151,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                   description="Emotion recognition behind API keys; every prediction is audited.")
     limiter = RateLimiter(settings.rate_per_minute, settings.burst)
     metrics = Metrics()
+    explainers = Explainers()
     app.state.settings, app.state.engine, app.state.metrics = settings, engine, metrics
 
     @app.middleware("http")
@@ -234,6 +250,28 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         except Exception:  # the audit database failed: no unaudited answer leaves the service
             raise HTTPException(503, detail="the audit log could not record this prediction; retry later") from None
         return request_id, outputs
+
+    @app.post("/v1/explain")
+    async def explain(body: ExplainRequest, who: Caller = Depends(caller)) -> dict:
+        """Word attributions (Integrated Gradients) toward one class; audited like a prediction."""
+        if not body.text.strip():
+            raise _invalid("text", "text is empty")
+        if len(body.text) > settings.max_text_chars:
+            raise _invalid("text", f"text is {len(body.text)} characters; the limit is {settings.max_text_chars}")
+        name, pipeline = _served(body.pipeline)
+        options = {"task": body.task, "target": body.target, "mode": body.mode, "steps": body.steps}
+        started = time.perf_counter()
+        result = (await run_in_threadpool(explainers.explain, pipeline, body.text, **options)).to_dict()
+        result.pop("text")
+        request_id = str(uuid.uuid4())
+        record = AuditRecord(who.tenant, request_id, name, pipeline.version, body.text,
+                             {"explain": {k: result[k] for k in ("task", "target", "probability", "words")}},
+                             (time.perf_counter() - started) * 1000)
+        try:
+            await asyncio.wrap_future(state["writer"].submit([record], None))
+        except Exception:
+            raise HTTPException(503, detail="the audit log could not record this request; retry later") from None
+        return {"request_id": request_id, "pipeline": name, "version": pipeline.version, "explanation": result}
 
     @app.post("/v1/conversations/{conversation_id}/turns")
     async def conversation_turn(conversation_id: str, body: TurnRequest, who: Caller = Depends(caller)) -> dict:
