@@ -563,6 +563,45 @@ def cmd_keys(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- dashboard -------------------------------------------------------------------------------
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Streamlit in a subprocess on ``dashboard/app.py``; the key travels in the environment so it
+    never shows in ``ps``."""
+    import importlib.util
+    import subprocess
+
+    if any(importlib.util.find_spec(m) is None for m in ("streamlit", "plotly", "httpx")):
+        raise InputError("the dashboard needs Streamlit and Plotly: pip install 'affectlab[dashboard]'")
+    from .dashboard.client import ApiClient, ApiError
+
+    key = args.key or os.environ.get("AFFECTLAB_API_KEY")
+    if not key:
+        _err().print("[yellow]warning:[/yellow] no API key (--key or AFFECTLAB_API_KEY): the page will ask for "
+                     "one", highlight=False)
+    client = ApiClient(args.api, key, timeout=5)  # a URL that is not http(s) can never work: an error
+    try:  # say now, not only on the page, when the API is down or the key is wrong
+        client.pipelines()
+    except ApiError as error:
+        _err().print(f"[yellow]warning:[/yellow] {error}", highlight=False, soft_wrap=True)
+    finally:
+        client.close()
+    app = Path(__file__).resolve().parent / "dashboard" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.headless", "true",
+               "--server.port", str(args.port), "--server.address", args.host,
+               "--browser.gatherUsageStats", "false", "--client.toolbarMode", "viewer",
+               "--", "--api", args.api]
+    if args.llm_url:
+        command += ["--llm-url", args.llm_url]
+    if args.llm_report:
+        command += ["--llm-report", args.llm_report]
+    env = {**os.environ, **({"AFFECTLAB_API_KEY": key} if key else {})}
+    _err().print(f"dashboard on http://{args.host}:{args.port} (API {args.api})", highlight=False)
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 0
+
+
 # ---- run -----------------------------------------------------------------------------------
 REGRESSION_METRICS = ("mean_pearson_r", "mean_mae", "mean_rmse")
 
@@ -820,6 +859,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--admin", action="store_true", help="create: may reload pipelines")
     p.add_argument("--database-url", default="sqlite:///affectlab-audit.db", help=database_help)
     p.set_defaults(func=cmd_keys)
+
+    p = sub.add_parser("dashboard", help="a Streamlit page over the service API (one text, conversation, batch)")
+    p.add_argument("--api", default="http://127.0.0.1:8000", help="the service's URL (affectlab serve)")
+    p.add_argument("--key", help="an API key (default: AFFECTLAB_API_KEY); passed to the page by environment")
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--llm-url", help="an LLM endpoint: shows the LLM comparison view")
+    p.add_argument("--llm-report", help="an affectlab compare-llm report (JSON) for that view")
+    p.set_defaults(func=cmd_dashboard)
 
     p = sub.add_parser("run", help="train and evaluate one experiment config (YAML)")
     p.add_argument("config")
