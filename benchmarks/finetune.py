@@ -2,7 +2,7 @@
 fine-tuned pipeline, each against a baseline measured in the same run.
 
     python benchmarks/finetune.py [--data-root ../shared/data] [--batch-size 16] [--steps 4]
-                                  [--precisions fp32 bf16] [--finetune full lora]
+                                  [--precisions fp32 bf16] [--finetune full lora] [--device cpu|cuda]
 
 1. Training throughput (utterances/s) of the shared Trainer's step — composed model (encoder →
    MLP head), AdamW over encoder/head parameter groups, clipping — in fp32 and under bf16
@@ -51,17 +51,18 @@ def meld_table(data_root: Path) -> pd.DataFrame:
                              "dialogue": np.arange(2000) // 10, "turn": np.arange(2000) % 10})
 
 
-def config(finetune: str, precision: str, batch_size: int):
+def config(finetune: str, precision: str, batch_size: int, device: str = "cpu"):
     return config_from_dict({
         "data": {"corpus": "meld"}, "labels": {"scheme": "meld7"},
         "features": {"context": 2, "max_length": 128},
         "model": {"name": "mlp", "dropout": 0.1, "encoder": {"finetune": finetune}},
         "training": {"batch_size": batch_size, "lr": 5e-4, "encoder_lr": 5e-5, "no_decay_norm_bias": True,
-                     "precision": precision, "progress": False, "device": "cpu", "bucket_by_length": True}})
+                     "precision": precision, "progress": False, "device": device, "bucket_by_length": True}})
 
 
-def training_throughput(table, finetune: str, precision: str, batch_size: int, steps: int, repeats: int) -> float:
-    cfg = config(finetune, precision, batch_size)
+def training_throughput(table, finetune: str, precision: str, batch_size: int, steps: int, repeats: int,
+                        device: str = "cpu") -> float:
+    cfg = config(finetune, precision, batch_size, device)
     tokenizer = load_tokenizer()
     items = token_items(tokenizer, table, DialogueWindow(past=2, max_length=128))
     y = np.random.default_rng(0).integers(0, 7, len(items))
@@ -77,6 +78,8 @@ def training_throughput(table, finetune: str, precision: str, batch_size: int, s
         chunk = next(chunks)
         trainer._train_epoch(trainer.model, chunk, optimizer, None, torch.amp.GradScaler("cuda", enabled=False),
                              None, chunk.lengths, quiet=True)
+        if trainer.device.type == "cuda":
+            torch.cuda.synchronize()
         return len(chunk)
 
     timing = timed(run, repeats=repeats)  # the first chunk is the warm-up
@@ -113,20 +116,24 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument("--finetune", nargs="+", default=["full", "lora"])
+    parser.add_argument("--device", default="cpu", help="where training runs (cuda: a GPU; predict latency "
+                        "is measured on the CPU only)")
     args = parser.parse_args()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    where = torch.cuda.get_device_name() if args.device.startswith("cuda") else platform.processor() or platform.machine()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {where}")
     table = meld_table(Path(args.data_root))
     print(f"training throughput, batch {args.batch_size}, MELD train windows (2 past turns + speakers):")
     speeds = {}
     for finetune in args.finetune:
         for precision in args.precisions:
             speeds[(finetune, precision)] = training_throughput(table, finetune, precision, args.batch_size,
-                                                                args.steps, args.repeats)
+                                                                args.steps, args.repeats, args.device)
     for finetune in args.finetune:
         if ("fp32" in args.precisions) and ("bf16" in args.precisions):
             print(f"  {finetune}: bf16/fp32 = {speeds[(finetune, 'bf16')] / speeds[(finetune, 'fp32')]:.2f}x")
-    print("single-text predict latency (CPU):")
-    predict_latency(max(args.repeats, 5))
+    if args.device == "cpu":
+        print("single-text predict latency (CPU):")
+        predict_latency(max(args.repeats, 5))
 
 
 if __name__ == "__main__":

@@ -198,3 +198,15 @@ def test_a_plutchik_run_ships_the_wheel_readout_with_bands_from_dev(tmp_path, ti
     (prediction,) = pipeline.predict(["We won the game! Amazing."])
     reading = prediction.extras["wheel"]
     assert reading["state"] in (*PLUTCHIK32, NO_EMOTION) and 0 <= reading["intensity"] <= 1
+
+
+def test_labelled_handles_a_split_with_no_rows():
+    """A train-only source (pinned examples) has no dev/test rows: its report is skipped, not a crash."""
+    import numpy as np
+
+    from affectlab.experiments.tasks import labelled
+
+    assert labelled("multi_label", np.zeros((0, 9))).shape == (0,)
+    assert labelled("regression", np.zeros((0,))).shape == (0,)
+    assert labelled("regression", np.array([1.0, np.nan])).tolist() == [True, False]
+    assert labelled("multi_label", np.array([[1, 0], [np.nan, np.nan]])).tolist() == [True, False]

@@ -166,6 +166,15 @@ def extract_grid_features(configs: list[ExperimentConfig], data_root: str | None
         extract_for(members[0], data, variants)
 
 
+def _work_units(group: list[tuple[ExperimentConfig, dict]]) -> list[list[tuple[ExperimentConfig, dict]]]:
+    """The seeds of a frozen-feature configuration stay together (they share prepared data and may
+    train as one batched model); a trainable encoder's runs cannot batch, so each run is its own
+    unit and workers train the seeds side by side."""
+    if group[0][0].model.encoder is not None:
+        return [[run] for run in group]
+    return [group]
+
+
 def _gpu_count() -> int:
     try:
         import torch
@@ -211,8 +220,11 @@ def run_grid(grid: Grid, *, out_dir: str | Path = "runs/grids", data_root: str |
             tracker(runs_dir / rid)
     if total:
         extract_grid_features([c for group in pending.values() for c, _ in group], data_root)
-        tasks = [([c.model_dump(mode="json") for c, _ in group], str(runs_dir), data_root, batched,
-                  [e for _, e in group]) for group in pending.values()]
+        tasks = [([c.model_dump(mode="json") for c, _ in part], str(runs_dir), data_root, batched,
+                  [e for _, e in part]) for group in pending.values() for part in _work_units(group)]
+        # single runs go seed by seed: every point gets its first seed before any gets its third,
+        # so a grid cut short still covers the whole space
+        tasks.sort(key=lambda task: grid.seeds.index(task[0][0]["seed"]) if len(task[0]) == 1 else -1)
         execute = _execute_ray if backend == "ray" else _execute_local
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=False) as progress:

@@ -14,6 +14,7 @@ from ..evaluation.metrics import tune_threshold
 from ..evaluation.reports import write_run_report
 from ..evaluation.metrics import regression_metrics
 from ..pipeline import Pipeline, TaskSpec, build_spec
+from ..devices import pick_device
 from ..training import TrainResult
 from ..models.composed import DISSONANCE
 from ..readouts import has_plutchik_primaries
@@ -141,16 +142,19 @@ def _outputs(model, dataset, data, config: ExperimentConfig) -> dict[str, np.nda
     """Every task's probabilities (values, for regression) on one split. A single-task run
     keeps the single-output path, so frozen-head figures stay bit-identical."""
     multi_label = data.scheme.multi_label
+    # a trainable encoder is scored where it trained (a GPU run would crawl on one CPU thread);
+    # frozen heads stay on the CPU, so their recorded figures stay bit-identical
+    device = pick_device(config.training.device) if config.model.encoder is not None else "cpu"
     if not data.tasks and config.model.dissonance is None:
-        return {PRIMARY: predict_proba(model, dataset, multi_label)}
-    raw = model_outputs(model, dataset, "cpu", config.training.eval_batch_size, PRIMARY)
+        return {PRIMARY: predict_proba(model, dataset, multi_label, device)}
+    raw = model_outputs(model, dataset, device, config.training.eval_batch_size, PRIMARY)
     kinds = {PRIMARY: _kind(data), **{name: task.kind for name, task in data.tasks.items()}}
-    out = {name: output_probs(kind, raw[name]).numpy() for name, kind in kinds.items()}
+    out = {name: output_probs(kind, raw[name]).cpu().numpy() for name, kind in kinds.items()}
     for name, task in data.tasks.items():
         if task.bounds is not None:  # as the pipeline reports them
             out[name] = np.clip(out[name], *task.bounds)
     if DISSONANCE in raw:
-        out[DISSONANCE] = raw[DISSONANCE].float().numpy()
+        out[DISSONANCE] = raw[DISSONANCE].float().cpu().numpy()
     return out
 
 

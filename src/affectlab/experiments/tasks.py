@@ -51,7 +51,10 @@ def labelled(kind: TaskKind, y: np.ndarray) -> np.ndarray:
     y = np.asarray(y)
     if kind == "single_label":
         return y != MISSING
-    return ~np.isnan(y.astype(np.float32).reshape(len(y), -1)).any(axis=1)
+    values = y.astype(np.float32)
+    if values.ndim != 2:  # one value per row, or several axes (reshape(0, -1) fails on 0 rows)
+        values = values[:, None] if values.ndim == 1 else values.reshape(values.shape[0], int(np.prod(values.shape[1:])))
+    return ~np.isnan(values).any(axis=1)
 
 
 def primary_targets(dataset) -> np.ndarray:
