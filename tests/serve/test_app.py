@@ -198,3 +198,24 @@ def test_explain_returns_word_attributions_is_audited_and_names_bad_targets(serv
         assert bad.status_code == 422 and "happy" in bad.text
         assert client.post("/v1/explain", json={"text": "hi", "steps": 1, "mode": "full"}).status_code == 422
         assert client.post("/v1/explain", json={"text": "   "}).status_code == 422
+
+
+def test_trajectory_predicts_every_turn_forecasts_the_next_and_is_audited(server):
+    turns = [{"text": "I finally got the job!", "speaker": "Alice"}, {"text": "No way, that's amazing.", "speaker": "Bob"},
+             {"text": "But I have to move away.", "speaker": "Alice"}]
+    with server.client(server.key("acme")) as client:
+        answer = client.post("/v1/trajectory", json={"turns": turns, "times": [0, 2.5, 6]})
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert [t["speaker"] for t in body["turns"]] == ["Alice", "Bob", "Alice"]
+        assert all(t["label"] in body["classes"] for t in body["turns"])
+        forecast = body["forecast"]  # the shipped MELD-7 pipeline keeps a neural-ODE forecaster
+        assert forecast["method"] == "ode" and set(forecast["probabilities"]) == set(body["classes"])
+        assert abs(sum(forecast["probabilities"].values()) - 1) < 1e-3 and len(forecast["path"]) == 5
+        records = [r for r in client.get("/v1/audit").json()["records"] if r["request_id"] == body["request_id"]]
+        assert len(records) == 3
+        assert client.post("/v1/trajectory", json={"turns": []}).status_code == 422
+        bad = client.post("/v1/trajectory", json={"turns": turns, "times": [0, 1]})
+        assert bad.status_code == 422 and "times" in bad.text
+        empty = client.post("/v1/trajectory", json={"turns": [{"text": " "}]})
+        assert empty.status_code == 422 and "turns.0.text" in empty.text

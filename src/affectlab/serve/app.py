@@ -7,6 +7,7 @@ key), 403 (scope), 413 (body), 422 (validation), 429 (rate, with Retry-After) â€
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .. import __version__
 from ..errors import AffectLabError
+from ..forecasting.trajectory import conversation_trajectory
 from .audit import AuditRecord, AuditWriter, conversation_history, read_audit
 from .batching import MicroBatcher
 from .database import make_engine, migrate
@@ -54,6 +56,24 @@ class TurnRequest(BaseModel):
     text: str
     speaker: str | None = Field(None, max_length=200)
     scenario: str | None = None
+    pipeline: str | None = None
+
+
+class TrajectoryTurn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    speaker: str | None = Field(None, max_length=200)
+
+
+class TrajectoryRequest(BaseModel):
+    """A whole conversation, oldest turn first: every turn is predicted with the turns before it,
+    and the next turn is forecast when the pipeline has a forecaster."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    turns: list[TrajectoryTurn] = Field(min_length=1)
+    times: list[float] | None = Field(None, description="each turn's start in seconds (default: one apart)")
     pipeline: str | None = None
 
 
@@ -272,6 +292,37 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         except Exception:
             raise HTTPException(503, detail="the audit log could not record this request; retry later") from None
         return {"request_id": request_id, "pipeline": name, "version": pipeline.version, "explanation": result}
+
+    @app.post("/v1/trajectory")
+    async def trajectory(body: TrajectoryRequest, who: Caller = Depends(caller)) -> dict:
+        """Per-turn emotions of a conversation with their context, and the next turn's forecast
+        (neural ODE) where the pipeline has one; audited like a prediction of every turn."""
+        if len(body.turns) > settings.max_batch:
+            raise _invalid("turns", f"{len(body.turns)} turns; the limit is {settings.max_batch}")
+        if body.times is not None and len(body.times) != len(body.turns):
+            raise _invalid("times", f"{len(body.times)} times for {len(body.turns)} turns")
+        for i, turn in enumerate(body.turns):
+            if not turn.text.strip():
+                raise _invalid(f"turns.{i}.text", "text is empty")
+            if len(turn.text) > settings.max_text_chars:
+                raise _invalid(f"turns.{i}.text", f"text is {len(turn.text)} characters; the limit is {settings.max_text_chars}")
+        if body.times is not None and not all(math.isfinite(t) for t in body.times):
+            raise _invalid("times", "times must be finite numbers of seconds")
+        name, pipeline = _served(body.pipeline)
+        texts = [t.text for t in body.turns]
+        started = time.perf_counter()
+        result = await run_in_threadpool(conversation_trajectory, pipeline, texts,
+                                         [t.speaker for t in body.turns], body.times)
+        request_id = str(uuid.uuid4())
+        latency_ms = (time.perf_counter() - started) * 1000
+        records = [AuditRecord(who.tenant, request_id, name, pipeline.version, turn["text"],
+                               {"label": turn["label"], "probabilities": turn["probabilities"]}, latency_ms)
+                   for turn in result["turns"]]
+        try:
+            await asyncio.wrap_future(state["writer"].submit(records, None))
+        except Exception:
+            raise HTTPException(503, detail="the audit log could not record this request; retry later") from None
+        return {"request_id": request_id, **result, "pipeline": name}
 
     @app.post("/v1/conversations/{conversation_id}/turns")
     async def conversation_turn(conversation_id: str, body: TurnRequest, who: Caller = Depends(caller)) -> dict:

@@ -1,0 +1,68 @@
+"""A conversation's emotion trajectory: every turn predicted with its context, and the next
+turn's forecast from the forecaster stored with the pipeline (``<pipeline>/forecaster/``)."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .models import Forecaster, ODEForecaster, load_forecaster
+from .sequences import NextTurnSet, history_features, turn_gaps
+
+#: where a pipeline folder keeps its forecaster
+FORECASTER_DIR = "forecaster"
+
+
+def pipeline_forecaster(pipeline) -> Forecaster | None:
+    """The forecaster saved beside ``pipeline`` (loaded once), or None when it has none or was
+    trained on other classes."""
+    def build():
+        folder = pipeline.path / FORECASTER_DIR if pipeline.path is not None else None
+        if folder is None or not (folder / "forecaster.json").is_file():
+            return None
+        forecaster = load_forecaster(folder)
+        n = getattr(forecaster, "n_classes", None)
+        return forecaster if n in (None, len(pipeline.scheme.classes)) else None
+    return pipeline.cached("forecaster", build)
+
+
+def _context_size(pipeline) -> int:
+    spec = pipeline.input_spec
+    return int((spec.get("window") or {}).get("past") or (spec.get("features") or {}).get("context") or 0)
+
+
+def conversation_trajectory(pipeline, texts: Sequence[str], speakers: Sequence[str | None] | None = None,
+                            times: Sequence[float] | None = None, history: int = 8) -> dict[str, Any]:
+    """Per-turn label, probabilities, intensity and the context the model read; then the
+    forecast of the next turn (``times``: each turn's start in seconds; default one apart)."""
+    if not texts:
+        raise InputError("a trajectory needs at least one turn")
+    speakers = list(speakers) if speakers is not None else [None] * len(texts)
+    predictions = pipeline.predict_conversation(list(texts), speakers=speakers)
+    classes = list(pipeline.scheme.classes)
+    window = _context_size(pipeline)
+    turns = []
+    for i, prediction in enumerate(predictions):
+        intensity = (prediction.tasks.get("intensity") or {}).get("values", {})
+        turns.append({"text": texts[i], "speaker": speakers[i], "label": prediction.label,
+                      "probabilities": prediction.probabilities,
+                      "intensity": next(iter(intensity.values()), None) if intensity else None,
+                      "context": list(texts[max(0, i - window):i]) if window else []})
+    forecast = None
+    forecaster = pipeline_forecaster(pipeline)
+    if forecaster is not None and not pipeline.scheme.multi_label:
+        probs = np.array([[p.probabilities[c] for c in classes] for p in predictions], dtype=np.float32)
+        gaps = turn_gaps(np.asarray(times, float) if times is not None else np.arange(len(texts), dtype=float))
+        feats = history_features(probs, gaps)[-history:]
+        x = np.zeros((1, history, feats.shape[1]), np.float32)
+        x[0, :len(feats)] = feats
+        data = NextTurnSet(x, np.array([len(feats)]), np.array([np.log1p(1.0)], np.float32), np.array([-1]))
+        values = forecaster.predict_proba(data)[0]
+        forecast = {"method": forecaster.name,
+                    "probabilities": {c: round(float(v), 6) for c, v in zip(classes, values)}}
+        if isinstance(forecaster, ODEForecaster):  # the ODE's state between the last turn and the next
+            forecast["path"] = [{c: round(float(v), 6) for c, v in zip(classes, point)}
+                                for point in forecaster.path(data, points=5)[0]]
+    return {"pipeline": pipeline.spec.get("provenance", {}).get("run_id", ""), "version": pipeline.version,
+            "task": pipeline.primary, "classes": classes, "turns": turns, "forecast": forecast}
