@@ -62,3 +62,22 @@ def test_the_cli_prints_json_and_writes_html(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert [w["word"] for w in printed["words"]] == TEXT.split() and "delta" in printed
     assert "can&#x27;t" in page.read_text(encoding="utf-8")
+
+
+@pytest.mark.integration
+def test_attributions_point_at_the_emotional_word_and_deleting_it_matters():
+    """benchmarks/data/emotional_words.csv: 34 short texts, each with one strongly emotional word
+    (`python benchmarks/explain.py --sanity` prints the same figures)."""
+    import csv
+    from pathlib import Path
+
+    from affectlab.explain import sanity_check
+    from affectlab.pipeline import Pipeline
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "emotional_words.csv"
+    items = [(row["text"], row["word"]) for row in csv.DictReader(path.open())]
+    assert len(items) >= 30
+    result = sanity_check(Pipeline.default(device="cpu"), items)
+    assert result["emotional_texts"] >= 15
+    assert result["top_word_rate_emotional"] >= 0.8   # where the model reads an emotion, the word leads
+    assert result["deletion_drop_top"] > 3 * result["deletion_drop_random"]

@@ -416,6 +416,44 @@ def _print_table(rows: list[dict], classes: Sequence[str], top: int, what: str =
 
 
 # ---- evaluate --------------------------------------------------------------------------------
+def cmd_compare_llm(args: argparse.Namespace) -> int:
+    import os
+
+    from .experiments.config import load_config
+    from .llm.client import ChatLabeler
+    from .llm.compare import compare_llm
+
+    config = load_config(args.config)
+    pipeline = _load_pipeline(args.pipeline, "text")
+    labeler = ChatLabeler(args.llm_url, args.llm_model, api_key=args.llm_key or os.environ.get("AFFECTLAB_LLM_KEY"),
+                          cache_dir=args.cache, retries=args.retries, fallback=args.fallback,
+                          schema_style=args.schema_style, default_class="neutral")
+    try:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        report = compare_llm(pipeline, labeler, config, split=args.split, limit=args.limit, seed=args.seed,
+                             data_root=args.data_root, rows_out=out.with_suffix(".rows.csv"))
+    finally:
+        labeler.close()
+    out.write_text(json.dumps(report, indent=2))
+    agreement = report["agreement"]
+    table = _table(title=f"{report['corpus']} {report['split']}: {report['rows']} rows, pipeline vs {report['model']}")
+    for column in ("", "pipeline", "LLM"):
+        table.add_column(column, justify="left" if not column else "right")
+    for metric in ("accuracy", "weighted_f1", "macro_f1"):
+        table.add_row(metric, f"{agreement[f'pipeline_{metric}']:.4f}", f"{agreement[f'llm_{metric}']:.4f}")
+    _out().print(table)
+    _out().print(f"agreement {agreement['agreement']:.4f} (Cohen's kappa {agreement['cohen_kappa']:.4f}) on "
+                 f"{report['labelled_by_both']} rows labelled by both; answers: {report['answers_from_llm']} from the "
+                 f"LLM, {report['answers_from_cache']} cached, {report['keyword_fallback']} keyword fallback, "
+                 f"{report['unanswered']} unanswered", highlight=False)
+    if report["keyword_fallback"]:
+        _err().print(f"[yellow]the endpoint did not answer: {report['keyword_fallback']} rows were labelled by "
+                     "keywords instead (llm_source in the rows file)[/yellow]")
+    _out().print(f"report: {out}; rows: {out.with_suffix('.rows.csv')}", highlight=False)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .experiments.config import load_config
     from .experiments.evaluate import evaluate_pipeline
@@ -783,6 +821,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", help="write to this file instead of standard output")
     p.add_argument("--top", type=int, default=3, help="probabilities shown per row in the table")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("compare-llm", help="score a corpus sample with the pipeline and with a chat model "
+                       "(any OpenAI-compatible endpoint): agreement and per-class figures")
+    p.add_argument("config", help="YAML naming the corpus, its split and labels (the pipeline's single-label scheme)")
+    p.add_argument("--pipeline", help="pipeline directory or shipped name (default: the shipped text pipeline)")
+    p.add_argument("--llm-url", required=True, help="the API root, e.g. http://127.0.0.1:8080/v1 (llama.cpp "
+                   "server) or https://openrouter.ai/api/v1")
+    p.add_argument("--llm-model", required=True, help="the model name the endpoint expects")
+    p.add_argument("--llm-key", help="API key (default: $AFFECTLAB_LLM_KEY; a local server needs none)")
+    p.add_argument("--schema-style", choices=["auto", "openai", "llama"], default="auto",
+                   help="how the JSON-schema answer is asked for (openai: json_schema; llama: llama.cpp's "
+                   "json_object + schema; auto: openai, then llama if the endpoint refuses it)")
+    p.add_argument("--limit", type=int, default=200, help="random rows of the split (default 200)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", default="test")
+    p.add_argument("--retries", type=int, default=3)
+    p.add_argument("--fallback", choices=["keywords", "none"], default="keywords",
+                   help="when the endpoint is down: label by keywords (marked in the report) or stop")
+    p.add_argument("--cache", default=".cache/llm", help="answers are cached here (reruns ask nothing again)")
+    p.add_argument("--data-root", help="folder holding the datasets (default: the config's)")
+    p.add_argument("--out", default="runs/compare_llm.json", help="the JSON report (rows beside it as .rows.csv)")
+    p.set_defaults(func=cmd_compare_llm)
 
     p = sub.add_parser("evaluate", help="score a trained pipeline on a config's corpus (zero-shot through "
                        "a label mapping; nothing is trained)")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Sequence
+
+import numpy as np
 
 import torch
 
@@ -198,3 +200,43 @@ def to_html(explanation: Explanation) -> str:
             f"<p style='font-size:1.4em;line-height:2'>{' '.join(spans)}</p>"
             f"<p style='color:#666'>Integrated Gradients, {explanation.mode} mode, {explanation.steps} steps; "
             f"convergence delta {explanation.delta:.4f}. Green pushes towards the class, red away.</p></body>")
+
+
+def _bare(word: str) -> str:
+    return "".join(ch for ch in word.lower() if ch.isalnum() or ch == "'")
+
+
+def sanity_check(pipeline, items: Sequence[tuple[str, str]], mode: str = "fast", seed: int = 0,
+                 neutral: Sequence[str] = ("neutral",)) -> dict[str, Any]:
+    """Do attributions point at the word that carries the emotion? ``items`` are (text, word)
+    pairs, each text holding one strongly emotional ``word``. Returns the share of texts whose
+    largest attribution toward the predicted class falls on that word (``top_word_rate``), and
+    the mean drop of the predicted class's probability when the top-attributed word is deleted
+    against deleting a random other word (``deletion_drop_top`` vs ``deletion_drop_random``).
+    Toward a ``neutral`` prediction the emotional word need not lead (it argues against it), so
+    the rate is also given over the texts predicted as an emotion (``top_word_rate_emotional``)."""
+    rng = np.random.default_rng(seed)
+    hits, drops_top, drops_random, rows = 0, [], [], []
+    for text, word in items:
+        result = explain(pipeline, text, mode=mode)
+        words = [w for w, _ in result.words]
+        scores = np.array([a for _, a in result.words])
+        top = int(scores.argmax())
+        hit = _bare(words[top]) == _bare(word)
+        hits += hit
+        index = list(pipeline.scheme.classes).index(result.target)
+
+        def without(i: int) -> float:
+            rest = " ".join(w for j, w in enumerate(words) if j != i)
+            return float(pipeline.predict_proba(rest)[0, index])
+
+        others = [i for i in range(len(words)) if i != top]
+        drops_top.append(result.probability - without(top))
+        drops_random.append(result.probability - without(int(rng.choice(others))) if others else 0.0)
+        rows.append({"text": text, "word": word, "top_word": words[top], "hit": bool(hit), "target": result.target})
+    emotional = [r for r in rows if r["target"] not in neutral]
+    return {"texts": len(items), "top_word_rate": hits / max(len(items), 1),
+            "emotional_texts": len(emotional),  # predicted as an emotion, not as ``neutral``
+            "top_word_rate_emotional": sum(r["hit"] for r in emotional) / max(len(emotional), 1),
+            "deletion_drop_top": float(np.mean(drops_top)), "deletion_drop_random": float(np.mean(drops_random)),
+            "mode": mode, "rows": rows}

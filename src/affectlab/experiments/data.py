@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from rich.console import Console
@@ -53,8 +53,10 @@ class PreparedData:
                             {name: t.take(keep) for name, t in self.tasks.items()}, self.sources)
 
 
-def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) -> PreparedData:
-    """Load, split and label the corpus; rows whose label a mapping drops are removed and counted."""
+def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None,
+                 need: Sequence[str] = ("train", "test")) -> PreparedData:
+    """Load, split and label the corpus; rows whose label a mapping drops are removed and counted.
+    ``need``: the splits that must have rows (scoring a pipeline needs only the one it scores)."""
     if config.data.split.options.get("fold") == "all":
         raise ConfigError("split option fold: all means cross-validation: run it with `affectlab run` "
                           "or experiments.cv.run_cross_validation, or set one fold (0, 1, ...)")
@@ -95,7 +97,7 @@ def prepare_data(config: ExperimentConfig, data_root: str | Path | None = None) 
     if empty.any():
         notes[f"rows_dropped_empty_{source}"] = int(empty.sum())
         table = table[~empty]
-    missing = [s for s in SPLITS if s != "dev" and s not in set(table["split"].dropna())]
+    missing = [s for s in need if s not in set(table["split"].dropna())]
     if missing:
         raise ConfigError(f"corpus {corpus.name!r} has no {missing} split after splitting with "
                           f"{config.data.split.name!r}; choose a splitter that makes train/dev/test")

@@ -44,7 +44,7 @@ def evaluate_pipeline(pipeline, config: ExperimentConfig, split: str = "test", t
                       batch_size: int = 64) -> dict[str, Any]:
     """Metrics of ``pipeline`` on ``split`` of the config's corpus (reports under ``out_dir``),
     plus how often each class is predicted beside how often it is true."""
-    data = prepare_data(config, data_root)
+    data = prepare_data(config, data_root, need=(split,))
     rows = (data.corpus.table["split"] == split).to_numpy()
     if not rows.any():
         raise ConfigError(f"the config's corpus has no {split!r} rows after splitting")
