@@ -560,7 +560,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve.settings import ServeSettings
 
     settings = ServeSettings(pipelines=args.pipelines, database_url=args.database_url, store_text=args.store_text,
-                             backend=args.backend, micro_batching=not args.no_batching)
+                             backend=args.backend, micro_batching=not args.no_batching,
+                             rate_per_minute=args.rate_per_minute, burst=args.burst,
+                             max_text_chars=args.max_text_chars)
     if args.workers > 1:  # each worker process builds its own app from these settings
         os.environ["AFFECTLAB_SERVE_SETTINGS"] = settings.model_dump_json()
         uvicorn.run("affectlab.serve.app:app_from_environment", factory=True, host=args.host, port=args.port,
@@ -909,6 +911,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="torch", choices=["torch", "onnx", "onnx-int8"],
                    help="onnx: pipelines exported with affectlab export-onnx")
     p.add_argument("--no-batching", action="store_true", help="one forward pass per request")
+    p.add_argument("--rate-per-minute", type=int, default=600, help="requests per key per minute (default 600)")
+    p.add_argument("--burst", type=int, default=60, help="requests a key may send at once before the rate applies")
+    p.add_argument("--max-text-chars", type=int, default=5000, help="longest text accepted (default 5000)")
     p.add_argument("--log-level", default="warning")
     p.set_defaults(func=cmd_serve)
 

@@ -385,7 +385,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
 
     @app.get("/v1/audit")
     async def audit(who: Caller = Depends(caller), since: datetime | None = Query(None),
-                    until: datetime | None = Query(None), after_id: int | None = Query(None, ge=0),
+                    until: datetime | None = Query(None), after_id: int | None = Query(None, ge=0, le=2**63 - 1),
                     limit: int = Query(100, ge=1)) -> dict:
         limit = min(limit, settings.audit_page_max)
         records = await run_in_threadpool(read_audit, engine, who.tenant, since, until, after_id, limit)
