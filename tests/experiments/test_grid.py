@@ -148,3 +148,21 @@ def test_drop_leaves_out_a_section_key_and_a_list_entry_by_name_or_corpus(tmp_pa
     grid_file.write_text(yaml.safe_dump({"name": "g", "base": base, "seeds": [1], "drop": ["sources.xed"]}))
     with pytest.raises(ConfigError, match="no entry 'xed'"):
         load_grid(grid_file)
+
+
+def test_an_axis_can_reach_into_a_list_entry_by_name(tmp_path):
+    base = {"name": "x", "data": {"corpus": "tabular", "options": {"path": "a.csv"}}, "labels": {"scheme": "meld7"},
+            "model": {"encoder": {"path": "default"}}, "tasks": {"sarcasm": {}},
+            "sources": [{"data": {"corpus": "mustard", "options": {"fold": 0}},
+                         "labels": {"sarcasm": {"labels": {"scheme": "sarcasm2"}}}}]}
+    grid_file = tmp_path / "g.yaml"
+    grid_file.write_text(yaml.safe_dump({"name": "g", "base": base, "seeds": [1],
+                                         "axes": {"sources.mustard.data.options.fold": [0, 3]}}))
+    grid = load_grid(grid_file)
+    configs = grid.expand()
+    assert [c.sources[0].data.options["fold"] for c in configs] == [0, 3]
+    assert grid.axes_of(configs[1]) == {"sources.mustard.data.options.fold": 3}
+    grid_file.write_text(yaml.safe_dump({"name": "g", "base": base, "seeds": [1],
+                                         "axes": {"sources.meld.data.options.fold": [1]}}))
+    with pytest.raises(ConfigError, match="no entry 'meld'"):
+        load_grid(grid_file).expand()

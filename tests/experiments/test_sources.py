@@ -103,3 +103,18 @@ def test_a_task_over_the_source_column_is_labelled_on_every_corpus_unlisted(tmp_
     del data["sources"][0]["labels"]["domain"]  # the domain head reads `source`: no need to list it
     prepared = prepare_data(config_from_dict(data))
     assert prepared.tasks["domain"].y.tolist() == [0] * 48 + [1] * 24
+
+
+def test_sampling_by_task_gives_each_task_one_quota_and_skips_the_adversary(tmp_path, tiny_encoder_dir):
+    """The toy corpus labels `label`, the jokes corpus `sarcasm`; the adversarial domain task labels
+    every row, so as a group it would take everything: it is left out of the task groups."""
+    from affectlab.experiments.inputs import prepare_run
+
+    by_corpus = prepare_run(config_from_dict(_data(tmp_path, tiny_encoder_dir, sampling={"cap": 5})))
+    by_task = prepare_run(config_from_dict(_data(tmp_path, tiny_encoder_dir, sampling={"cap": 5, "by": "task"})))
+    assert by_corpus.datasets["train"].sampler.epoch_size() == 10
+    sampler = by_task.datasets["train"].sampler
+    assert len(sampler.counts) == 2 and sampler.epoch_size() == 10  # `label` and `sarcasm`, 5 rows each
+    run = run_experiment(config_from_dict(_data(tmp_path, tiny_encoder_dir, sampling={"cap": 5, "by": "task"})),
+                         out_dir=tmp_path / "runs")
+    assert run.results["epochs_run"] >= 1

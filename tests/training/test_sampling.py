@@ -29,3 +29,11 @@ def test_pinned_rows_appear_exactly_k_times_each_epoch_and_draws_are_reproducibl
     assert sorted(np.bincount(pinned - 1000)) == [3] * 5
     again = sampler.draw(torch.Generator().manual_seed(1)).numpy()
     assert np.array_equal(first, again) and len(first) == sampler.epoch_size() == 200 + 100 + 15
+
+
+def test_overlapping_groups_share_an_epoch_by_their_own_sizes():
+    """Per-task sampling: a row may label two tasks (group 0 holds rows 0-89, group 1 rows 50-99)."""
+    sampler = GroupSampler.of_members({0: np.arange(90), 1: np.arange(50, 100)}, cap=60)
+    assert sampler.counts == {0: 60, 1: 50} and sampler.epoch_size() == 110
+    index = sampler.draw(torch.Generator().manual_seed(0)).numpy()
+    assert len(index) == 110 and set(index) <= set(range(100))

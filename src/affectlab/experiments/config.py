@@ -217,12 +217,16 @@ class SourceConfig(_Strict):
 
 
 class SamplingConfig(_Strict):
-    """How an epoch draws rows from several corpora (``sources:``): each corpus contributes
-    ``min(rows, cap)``; with ``temperature`` T > 1 the shares flatten towards uniform
-    (p ∝ n^(1/T)), so a small corpus is not drowned by a large one."""
+    """How an epoch draws rows from several corpora (``sources:``): each group (a corpus, or
+    with ``by: task`` the rows of a task) contributes ``min(rows, cap)``; with ``temperature``
+    T > 1 the shares flatten towards uniform (p ∝ n^(1/T)), so a small corpus or task is not
+    drowned by a large one."""
 
     temperature: float = Field(1.0, ge=1.0)
-    cap: int | None = Field(None, ge=1, description="at most this many rows of one corpus per epoch")
+    cap: int | None = Field(None, ge=1, description="at most this many rows of one group per epoch")
+    by: Literal["corpus", "task"] = Field("corpus", description="the groups that share an epoch: corpora, or "
+                                          "tasks (the rows labelling each non-adversarial task; a row may "
+                                          "count for several)")
 
 
 class ExperimentConfig(_Strict):
@@ -340,6 +344,9 @@ ADDED_TARGET_FIELDS = {"value_range": None}
 
 #: A config's own label set (``affectlab.labels.from_config``).
 ADDED_FIELDS += (("labels", "classes"), ("labels", "multi_label"), ("labels", "map"), ("labels", "aliases"))
+
+#: Per-task sampling.
+ADDED_FIELDS += (("sampling", "by"),)
 
 
 def config_identity(config: ExperimentConfig) -> dict[str, Any]:

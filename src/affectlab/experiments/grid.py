@@ -75,12 +75,22 @@ class Grid:
         return {path: _get_path(dumped, path) for path in self.axes}
 
 
+def _entry(items: list, part: str, path: str, verb: str) -> int:
+    """The index of the list entry named ``part`` (its ``name`` or ``data.corpus``)."""
+    index = next((i for i, item in enumerate(items) if isinstance(item, dict) and
+                  part in (item.get("name"), (item.get("data") or {}).get("corpus"))), None)
+    if index is None:
+        raise ConfigError(f"grid {verb} {path!r}: no entry {part!r} in that list")
+    return index
+
+
 def _set_path(data: dict[str, Any], path: str):
+    """An assignment to ``path``; a list entry (``sources.mustard...``) is named as in ``drop``."""
     parts = path.split(".")
-    node = data
+    node: Any = data
     for part in parts[:-1]:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
+        node = node[_entry(node, part, path, "axis")] if isinstance(node, list) else node.setdefault(part, {})
+        if not isinstance(node, (dict, list)):
             raise ConfigError(f"grid axis {path!r}: {part!r} is not a section")
 
     def assign(value: Any) -> None:
@@ -96,10 +106,7 @@ def _drop_path(data: dict[str, Any], path: str) -> None:
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         if isinstance(node, list):
-            index = next((i for i, item in enumerate(node) if isinstance(item, dict) and
-                          part in (item.get("name"), (item.get("data") or {}).get("corpus"))), None)
-            if index is None:
-                raise ConfigError(f"grid drop {path!r}: no entry {part!r} in that list")
+            index = _entry(node, part, path, "drop")
             if last:
                 del node[index]
                 return
@@ -116,7 +123,7 @@ def _drop_path(data: dict[str, Any], path: str) -> None:
 def _get_path(data: dict[str, Any], path: str) -> Any:
     node: Any = data
     for part in path.split("."):
-        node = node[part]
+        node = node[_entry(node, part, path, "axis")] if isinstance(node, list) else node[part]
     return node
 
 

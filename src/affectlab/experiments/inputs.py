@@ -18,6 +18,7 @@ from ..models.inputs import TOKENS
 from ..training import ArrayDataset, CollatedDataset
 from .config import ExperimentConfig
 from .data import SPLITS, PreparedData, prepare_data
+from .tasks import PRIMARY, labelled
 
 console = Console(stderr=True)
 
@@ -165,7 +166,19 @@ def source_sampler(config: ExperimentConfig, data: PreparedData, index: np.ndarr
     ids = {name: i for i, name in enumerate(data.sources)}
     groups = data.corpus.table["source"].map(ids).to_numpy()[index]
     pinned = {ids[s.source_name]: s.oversample for s in config.sources if s.oversample}
-    return GroupSampler(groups, config.sampling.temperature, config.sampling.cap, pinned)
+    sampling = config.sampling
+    if sampling.by == "corpus":
+        return GroupSampler(groups, sampling.temperature, sampling.cap, pinned)
+    # by task: pinned corpora stay whole; every other row counts for each task it labels
+    free = ~np.isin(groups, list(pinned))
+    members = {g: np.flatnonzero(groups == g) for g in pinned}
+    primary = "multi_label" if data.scheme.multi_label else "single_label"
+    labelled_by = {PRIMARY: labelled(primary, data.y[index]),
+                   **{name: task.present(index) for name, task in data.tasks.items()
+                      if not config.tasks[name].adversarial}}
+    for offset, (name, present) in enumerate(labelled_by.items()):
+        members[len(ids) + offset] = np.flatnonzero(present & free)
+    return GroupSampler.of_members(members, sampling.temperature, sampling.cap, pinned)
 
 
 def token_window(config: ExperimentConfig):
