@@ -76,7 +76,7 @@ def main() -> None:
                 print(f"saved the seed-{seed} ODE forecaster to {args.save}")
         rows[name] = np.asarray(figures)
     print(f"\nnext-turn emotion on MELD test ({len(sets['test'])} turns), {len(args.seeds)} seeds for gru/ode:")
-    print(f"| forecaster | accuracy | macro-F1 | log-loss | dev log-loss | fit s |")
+    print("| forecaster | accuracy | macro-F1 | log-loss | dev log-loss | fit s |")
     print("|---|---|---|---|---|---|")
     for name, f in rows.items():
         cell = (lambda j: f"{f[:, j].mean():.4f} ± {f[:, j].std(ddof=1):.4f}") if len(f) > 1 else (lambda j: f"{f[0, j]:.4f}")

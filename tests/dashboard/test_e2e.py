@@ -9,10 +9,10 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.serve.conftest import free_port
+from tests.waiting import wait_until_up
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ARTIFACTS = Path(os.environ.get("AFFECTLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "artifacts"))
@@ -36,17 +36,9 @@ def dashboard(api, tmp_path):
         env={**os.environ, "AFFECTLAB_API_KEY": api.key, "HOME": str(tmp_path)}, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).text == "ok":
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                raise RuntimeError(f"the dashboard did not start: {(tmp_path / 'dashboard.log').read_text()[-2000:]}")
-            time.sleep(0.2)
+        log.flush()
+        wait_until_up(f"{url}/_stcore/health", WAIT_S, process, ok=lambda r: r.text == "ok",
+                      log=lambda: (log.flush(), (tmp_path / "dashboard.log").read_text()[-2000:])[1])
         yield url
     finally:
         process.terminate()

