@@ -387,3 +387,19 @@ def test_predict_conversation_feeds_each_turn_its_context_speakers_and_tags(tmp_
     np.testing.assert_allclose(got, expected, atol=1e-5)  # turn 3 read turn 1 as its context, not turn 2
     assert main(["predict", "hello", "--conversation", str(path)]) == 2
     assert "not both" in capsys.readouterr().err
+
+
+@pytest.mark.integration
+def test_predict_conversation_prints_the_next_turn_forecast_per_conversation(tmp_path, capsys):
+    """The shipped MELD-7 pipeline keeps a neural-ODE forecaster: each conversation ends with
+    its next turn's most likely emotions."""
+    path = tmp_path / "turns.jsonl"
+    turns = [{"conversation": "a", "speaker": "Ann", "text": "I got the job!"},
+             {"conversation": "b", "speaker": "Bo", "text": "My flight was cancelled."},
+             {"conversation": "a", "speaker": "Cy", "text": "No way, that's amazing!"}]
+    path.write_text("\n".join(json.dumps(t) for t in turns) + "\n")
+    assert main(["predict", "--conversation", str(path), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.startswith("next turn")]
+    assert [line.split(" (")[0] for line in lines] == ["next turn of a", "next turn of b"]
+    assert all("(forecast, ode):" in line and line.count(",") == 2 for line in lines)

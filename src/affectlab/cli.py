@@ -222,9 +222,10 @@ def _predict(pipeline, inputs, *, audio: bool, on_error: str) -> tuple[list, lis
 CONVERSATION_COLUMNS = ("conversation", "dialogue", "conversation_id", "dialogue_id")
 
 
-def _predict_conversations(pipeline, inputs) -> list:
+def _predict_conversations(pipeline, inputs, forecasts: dict | None = None) -> list:
     """Each conversation's turns in file order, predicted with their context (and speakers and
-    tags, where the pipeline was trained with them); rows without a conversation id form one."""
+    tags, where the pipeline was trained with them); rows without a conversation id form one.
+    ``forecasts`` receives each conversation's next-turn forecast where the pipeline has one."""
     tags = pipeline.input_spec.get("window", {}).get("tags", [])
     key = next((c for c in CONVERSATION_COLUMNS if any(c in row for row in inputs.columns)), None)
     groups: dict[str, list[int]] = {}
@@ -239,6 +240,16 @@ def _predict_conversations(pipeline, inputs) -> list:
                                speakers=speakers if any(speakers) else None, tags=values or None)
         for i, prediction in zip(rows, got):
             predictions[i] = prediction
+        if forecasts is not None:
+            import numpy as np
+
+            from .forecasting.trajectory import next_turn_forecast
+
+            classes = list(pipeline.scheme.classes)
+            probs = np.array([[p.probabilities[c] for c in classes] for p in got], dtype=np.float32)
+            forecast = next_turn_forecast(pipeline, probs)
+            if forecast is not None:
+                forecasts[str(inputs.columns[rows[0]].get(key, "")) if key else ""] = forecast
         progress.advance(len(rows))
     progress.close()
     return predictions
@@ -322,7 +333,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.conversation:
         if audio:
             raise InputError("--conversation reads text turns; this is a speech pipeline")
-        predictions, skipped = _predict_conversations(pipeline, inputs), []
+        forecasts: dict = {}
+        predictions, skipped = _predict_conversations(pipeline, inputs, forecasts), []
     else:
         predictions, skipped = _predict(pipeline, inputs, audio=audio, on_error=args.on_error)
     _report_skipped(skipped, len(inputs))
@@ -347,6 +359,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         text = buffer.getvalue().rstrip("\n")
     else:
         _print_table(rows, classes, args.top, key)
+        for conversation, forecast in (forecasts.items() if args.conversation else ()):
+            ranked = sorted(forecast["probabilities"].items(), key=lambda kv: -kv[1])[:args.top]
+            name = f" of {conversation}" if conversation else ""
+            _out().print(f"next turn{name} (forecast, {forecast['method']}): "
+                         + ", ".join(f"{c} {p:.2f}" for c, p in ranked), highlight=False)
         return 0
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")

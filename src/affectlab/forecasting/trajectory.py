@@ -32,6 +32,28 @@ def _context_size(pipeline) -> int:
     return int((spec.get("window") or {}).get("past") or (spec.get("features") or {}).get("context") or 0)
 
 
+def next_turn_forecast(pipeline, probs: np.ndarray, times: Sequence[float] | None = None,
+                       history: int = 8) -> dict[str, Any] | None:
+    """The next turn's distribution after turns whose primary-task probabilities are ``probs``
+    [T, C] (``times``: their starts in seconds), from the pipeline's forecaster; None without one."""
+    forecaster = pipeline_forecaster(pipeline)
+    if forecaster is None or pipeline.scheme.multi_label or not len(probs):
+        return None
+    classes = list(pipeline.scheme.classes)
+    gaps = turn_gaps(np.asarray(times, float) if times is not None else np.arange(len(probs), dtype=float))
+    feats = history_features(probs, gaps)[-history:]
+    x = np.zeros((1, history, feats.shape[1]), np.float32)
+    x[0, :len(feats)] = feats
+    data = NextTurnSet(x, np.array([len(feats)]), np.array([np.log1p(1.0)], np.float32), np.array([-1]))
+    values = forecaster.predict_proba(data)[0]
+    forecast: dict[str, Any] = {"method": forecaster.name,
+                                "probabilities": {c: round(float(v), 6) for c, v in zip(classes, values)}}
+    if isinstance(forecaster, ODEForecaster):  # the ODE's state between the last turn and the next
+        forecast["path"] = [{c: round(float(v), 6) for c, v in zip(classes, point)}
+                            for point in forecaster.path(data, points=5)[0]]
+    return forecast
+
+
 def conversation_trajectory(pipeline, texts: Sequence[str], speakers: Sequence[str | None] | None = None,
                             times: Sequence[float] | None = None, history: int = 8) -> dict[str, Any]:
     """Per-turn label, probabilities, intensity and the context the model read; then the
@@ -49,20 +71,7 @@ def conversation_trajectory(pipeline, texts: Sequence[str], speakers: Sequence[s
                       "probabilities": prediction.probabilities,
                       "intensity": next(iter(intensity.values()), None) if intensity else None,
                       "context": list(texts[max(0, i - window):i]) if window else []})
-    forecast = None
-    forecaster = pipeline_forecaster(pipeline)
-    if forecaster is not None and not pipeline.scheme.multi_label:
-        probs = np.array([[p.probabilities[c] for c in classes] for p in predictions], dtype=np.float32)
-        gaps = turn_gaps(np.asarray(times, float) if times is not None else np.arange(len(texts), dtype=float))
-        feats = history_features(probs, gaps)[-history:]
-        x = np.zeros((1, history, feats.shape[1]), np.float32)
-        x[0, :len(feats)] = feats
-        data = NextTurnSet(x, np.array([len(feats)]), np.array([np.log1p(1.0)], np.float32), np.array([-1]))
-        values = forecaster.predict_proba(data)[0]
-        forecast = {"method": forecaster.name,
-                    "probabilities": {c: round(float(v), 6) for c, v in zip(classes, values)}}
-        if isinstance(forecaster, ODEForecaster):  # the ODE's state between the last turn and the next
-            forecast["path"] = [{c: round(float(v), 6) for c, v in zip(classes, point)}
-                                for point in forecaster.path(data, points=5)[0]]
+    probs = np.array([[p.probabilities[c] for c in classes] for p in predictions], dtype=np.float32)
+    forecast = next_turn_forecast(pipeline, probs, times, history)
     return {"pipeline": pipeline.spec.get("provenance", {}).get("run_id", ""), "version": pipeline.version,
             "task": pipeline.primary, "classes": classes, "turns": turns, "forecast": forecast}
