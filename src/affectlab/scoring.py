@@ -172,7 +172,8 @@ def _score_with_ray(job: ScoreJob, workers: int, bar) -> tuple[int, int]:
         else:
             data = ray.data.read_parquet(job.input)
         scored = data.map_batches(_RayScorer, fn_constructor_kwargs={"job": job}, batch_size=job.chunk_size,
-                                  batch_format="pandas", concurrency=max(workers, 1), num_cpus=1)
+                                  batch_format="pandas", num_cpus=1,
+                                  compute=ray.data.ActorPoolStrategy(size=max(workers, 1)))
         done = rows = 0
         for index, batch in enumerate(scored.iter_batches(batch_size=job.chunk_size, batch_format="pandas")):
             part = job.part(index)
