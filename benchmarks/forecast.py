@@ -22,9 +22,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
-
 from affectlab.corpora import load_corpus
+from affectlab.evaluation.metrics import classification_metrics
 from affectlab.forecasting import FORECASTERS, log_loss, next_turn_set
 from affectlab.pipeline import Pipeline
 
@@ -67,8 +66,8 @@ def main() -> None:
             p = model.predict_proba(sets["test"])
             y = sets["test"].y
             keep = y >= 0
-            figures.append((accuracy_score(y[keep], p[keep].argmax(1)),
-                            f1_score(y[keep], p[keep].argmax(1), average="macro", labels=range(len(classes)), zero_division=0),
+            test = classification_metrics(y[keep], p[keep].argmax(1), classes)
+            figures.append((test["accuracy"], test["macro_f1"],
                             log_loss(y, p), log_loss(sets["dev"].y, model.predict_proba(sets["dev"])),
                             time.perf_counter() - started))
             if name == "ode" and args.save and seed == args.seeds[0]:

@@ -7,10 +7,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import accuracy_score, cohen_kappa_score, f1_score, precision_recall_fscore_support
+from sklearn.metrics import cohen_kappa_score
 from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+from ..evaluation.metrics import classification_metrics
 from ..experiments.config import ExperimentConfig
 from ..experiments.data import prepare_data
 from ..experiments.evaluate import pipeline_task
@@ -42,25 +43,18 @@ def compare_llm(pipeline, labeler: ChatLabeler, config: ExperimentConfig, split:
     theirs = np.array([index[a.label] if a.label is not None else -1 for a in answers])
     sources = pd.Series([a.source for a in answers]).value_counts().to_dict()
     both = theirs >= 0
-    labels = list(range(len(classes)))
-
-    def figures(pred: np.ndarray) -> dict[str, float]:
-        return {"accuracy": accuracy_score(gold[both], pred[both]),
-                "weighted_f1": f1_score(gold[both], pred[both], labels=labels, average="weighted", zero_division=0),
-                "macro_f1": f1_score(gold[both], pred[both], labels=labels, average="macro", zero_division=0)}
-
-    pipe_fig, llm_fig = figures(ours), figures(theirs)
+    figures = {"pipeline": classification_metrics(gold[both], ours[both], classes),
+               "llm": classification_metrics(gold[both], theirs[both], classes)}
     agreement = {"agreement": float((ours[both] == theirs[both]).mean()) if both.any() else 0.0,
-                 "cohen_kappa": float(cohen_kappa_score(ours[both], theirs[both], labels=labels)) if both.sum() > 1 else 0.0,
-                 **{f"pipeline_{k}": round(float(v), 4) for k, v in pipe_fig.items()},
-                 **{f"llm_{k}": round(float(v), 4) for k, v in llm_fig.items()}}
-    per_class = {}
-    f1_ours = precision_recall_fscore_support(gold[both], ours[both], labels=labels, zero_division=0)[2]
-    f1_theirs = precision_recall_fscore_support(gold[both], theirs[both], labels=labels, zero_division=0)[2]
-    for i, c in enumerate(classes):
-        per_class[c] = {"pipeline_f1": round(float(f1_ours[i]), 4), "llm_f1": round(float(f1_theirs[i]), 4),
-                        "support": int((gold[both] == i).sum()),
-                        "pipeline_predicted": int((ours[both] == i).sum()), "llm_predicted": int((theirs[both] == i).sum())}
+                 "cohen_kappa": float(cohen_kappa_score(ours[both], theirs[both], labels=list(range(len(classes)))))
+                 if both.sum() > 1 else 0.0,
+                 **{f"{who}_{k}": round(f[k], 4) for who, f in figures.items()
+                    for k in ("accuracy", "weighted_f1", "macro_f1")}}
+    per_class = {c: {"pipeline_f1": round(figures["pipeline"]["per_class"][c]["f1"], 4),
+                     "llm_f1": round(figures["llm"]["per_class"][c]["f1"], 4),
+                     "support": figures["pipeline"]["per_class"][c]["support"],
+                     "pipeline_predicted": int((ours[both] == i).sum()), "llm_predicted": int((theirs[both] == i).sum())}
+                 for i, c in enumerate(classes)}
     if rows_out is not None:
         pd.DataFrame({"uid": table["uid"].to_numpy(), "text": table["text"].to_numpy(),
                       "gold": [classes[g] for g in gold], "pipeline": [classes[o] for o in ours],
