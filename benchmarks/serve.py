@@ -1,7 +1,7 @@
 """The service under bounded load: a real `affectlab serve` on 127.0.0.1, the shipped text pipeline,
 every prediction committed to the audit log before its answer (SQLite WAL).
 
-    python benchmarks/serve.py [--seconds 30] [--concurrency 1 16 64] [--database-url URL]
+    python benchmarks/serve.py [--seconds 30] [--concurrency 1 16 64] [--database-url URL] [--model-only]
 
 For micro-batching off and on, a fresh server (and database) is started; for each concurrency
 level, that many clients send one short text per request back to back for --seconds (after a
@@ -9,6 +9,10 @@ warm-up), and p50 / p99 latency (HTTP, model and the committed audit record), th
 errors are printed. The batching speed-up is throughput on / off at the highest concurrency,
 both measured in this run. The load generator runs on the same machine (its CPU use is part
 of the figures).
+
+First, the model alone: ``Pipeline.predict`` on one text and on a batch of 32 (median of 15
+after warm-up) with 1 thread and with every core, the share of a request's latency that is the
+model and the thread setting that suits this CPU. ``--model-only`` stops there.
 """
 from __future__ import annotations
 
@@ -91,12 +95,39 @@ async def load(url: str, key: str, clients: int, seconds: float) -> dict:
             "rps": len(values) / seconds, "errors": errors, "n": len(values)}
 
 
+def model_alone(repeats: int = 15) -> None:
+    import torch
+
+    from affectlab.pipeline import Pipeline
+
+    pipeline = Pipeline.default(device="cpu")
+    cores = os.cpu_count() or 1
+    for threads in sorted({1, cores}, reverse=True):
+        torch.set_num_threads(threads)
+        for n in (1, 32):
+            texts = [TEXT] * n
+            pipeline.predict(texts)
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                pipeline.predict(texts)
+                times.append(time.perf_counter() - start)
+            median = float(np.median(times))
+            print(f"  model alone, {threads} thread(s), {n:2d} text(s): median {median * 1000:6.1f} ms "
+                  f"({n / median:5.0f} texts/s)", flush=True)
+    torch.set_num_threads(cores)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--database-url", help="default: a fresh SQLite file per server")
+    parser.add_argument("--model-only", action="store_true", help="time the model alone, start no server")
     args = parser.parse_args()
+    model_alone()
+    if args.model_only:
+        return
     print(f"{os.cpu_count()} CPUs; {args.seconds:.0f} s per point; one short text per request")
     results = {}
     with tempfile.TemporaryDirectory() as folder:

@@ -241,13 +241,9 @@ def _predict_conversations(pipeline, inputs, forecasts: dict | None = None) -> l
         for i, prediction in zip(rows, got):
             predictions[i] = prediction
         if forecasts is not None:
-            import numpy as np
-
             from .forecasting.trajectory import next_turn_forecast
 
-            classes = list(pipeline.scheme.classes)
-            probs = np.array([[p.probabilities[c] for c in classes] for p in got], dtype=np.float32)
-            forecast = next_turn_forecast(pipeline, probs)
+            forecast = next_turn_forecast(pipeline, got)
             if forecast is not None:
                 forecasts[str(inputs.columns[rows[0]].get(key, "")) if key else ""] = forecast
         progress.advance(len(rows))

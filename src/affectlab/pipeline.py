@@ -196,6 +196,12 @@ class Pipeline:
         return self.spec.get("modality", "text")
 
     @property
+    def context_turns(self) -> int:
+        """Previous turns the model reads with each text (0: it reads each text alone)."""
+        spec = self.input_spec
+        return int((spec.get("window") or {}).get("past") or (spec.get("features") or {}).get("context") or 0)
+
+    @property
     def input_spec(self) -> dict[str, Any]:
         return next(iter(self.spec["inputs"].values()))
 

@@ -99,3 +99,7 @@ def test_a_dead_endpoint_falls_back_to_keywords_or_says_so(endpoint):
         ChatLabeler(url, "tiny", retries=0, fallback="none").label("x", CLASSES)
     with pytest.raises(AffectLabError, match="http"):
         ChatLabeler("localhost:8080", "tiny")
+
+
+def test_the_keyword_default_is_used_only_when_the_scheme_has_it():
+    assert keyword_label("the table is brown", ["joy", "anger"], default="neutral") is None

@@ -27,19 +27,15 @@ def pipeline_forecaster(pipeline) -> Forecaster | None:
     return pipeline.cached("forecaster", build)
 
 
-def _context_size(pipeline) -> int:
-    spec = pipeline.input_spec
-    return int((spec.get("window") or {}).get("past") or (spec.get("features") or {}).get("context") or 0)
-
-
-def next_turn_forecast(pipeline, probs: np.ndarray, times: Sequence[float] | None = None,
+def next_turn_forecast(pipeline, predictions: Sequence, times: Sequence[float] | None = None,
                        history: int = 8) -> dict[str, Any] | None:
-    """The next turn's distribution after turns whose primary-task probabilities are ``probs``
-    [T, C] (``times``: their starts in seconds), from the pipeline's forecaster; None without one."""
+    """The next turn's distribution after a conversation's turns, as ``pipeline`` predicted them
+    (``times``: their starts in seconds), from the pipeline's forecaster; None without one."""
     forecaster = pipeline_forecaster(pipeline)
-    if forecaster is None or pipeline.scheme.multi_label or not len(probs):
+    if forecaster is None or pipeline.scheme.multi_label or not len(predictions):
         return None
     classes = list(pipeline.scheme.classes)
+    probs = np.array([[p.probabilities[c] for c in classes] for p in predictions], dtype=np.float32)
     gaps = turn_gaps(np.asarray(times, float) if times is not None else np.arange(len(probs), dtype=float))
     feats = history_features(probs, gaps)[-history:]
     x = np.zeros((1, history, feats.shape[1]), np.float32)
@@ -63,7 +59,7 @@ def conversation_trajectory(pipeline, texts: Sequence[str], speakers: Sequence[s
     speakers = list(speakers) if speakers is not None else [None] * len(texts)
     predictions = pipeline.predict_conversation(list(texts), speakers=speakers)
     classes = list(pipeline.scheme.classes)
-    window = _context_size(pipeline)
+    window = pipeline.context_turns
     turns = []
     for i, prediction in enumerate(predictions):
         intensity = (prediction.tasks.get("intensity") or {}).get("values", {})
@@ -71,7 +67,6 @@ def conversation_trajectory(pipeline, texts: Sequence[str], speakers: Sequence[s
                       "probabilities": prediction.probabilities,
                       "intensity": next(iter(intensity.values()), None) if intensity else None,
                       "context": list(texts[max(0, i - window):i]) if window else []})
-    probs = np.array([[p.probabilities[c] for c in classes] for p in predictions], dtype=np.float32)
-    forecast = next_turn_forecast(pipeline, probs, times, history)
+    forecast = next_turn_forecast(pipeline, predictions, times, history)
     return {"pipeline": pipeline.spec.get("provenance", {}).get("run_id", ""), "version": pipeline.version,
             "task": pipeline.primary, "classes": classes, "turns": turns, "forecast": forecast}

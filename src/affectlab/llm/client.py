@@ -45,11 +45,12 @@ class LLMAnswer:
 
 
 def keyword_label(text: str, classes: Sequence[str], default: str | None = None) -> str | None:
-    """The class whose keywords (or own name) occur most in ``text``; ``default`` (e.g. neutral) if none."""
+    """The class whose keywords (or own name) occur most in ``text``; else ``default`` (e.g.
+    neutral) when it is one of ``classes``, else None."""
     lowered = f" {text.lower()} "
     hits = {c: sum(lowered.count(w) for w in (c.lower(), *KEYWORDS.get(c.lower(), ()))) for c in classes}
     best = max(hits, key=hits.get)
-    return best if hits[best] else default
+    return best if hits[best] else default if default in classes else None
 
 
 def parse_label(content: str, classes: Sequence[str]) -> str | None:

@@ -99,6 +99,14 @@ def _invalid(field: str, message: str) -> HTTPException:
     return HTTPException(422, detail=[{"loc": ["body", field], "msg": message, "type": "value_error"}])
 
 
+def _check_text(where: str, text: str, settings: ServeSettings) -> None:
+    """422 naming ``where`` for an empty text or one over the length limit."""
+    if not text.strip():
+        raise _invalid(where, "text is empty")
+    if len(text) > settings.max_text_chars:
+        raise _invalid(where, f"text is {len(text)} characters; the limit is {settings.max_text_chars}")
+
+
 def _check_request(body: PredictRequest, settings: ServeSettings) -> list[str]:
     if (body.text is None) == (body.texts is None):
         raise _invalid("text", "give either text (one string) or texts (a list), not both or neither")
@@ -109,11 +117,7 @@ def _check_request(body: PredictRequest, settings: ServeSettings) -> list[str]:
     if len(texts) > settings.max_batch:
         raise _invalid("texts", f"at most {settings.max_batch} texts per request, got {len(texts)}")
     for i, text in enumerate(texts):
-        where = field if body.text is not None else f"texts[{i}]"
-        if not text.strip():
-            raise _invalid(where, "text is empty")
-        if len(text) > settings.max_text_chars:
-            raise _invalid(where, f"text is {len(text)} characters; the limit is {settings.max_text_chars}")
+        _check_text(field if body.text is not None else f"texts[{i}]", text, settings)
     for i, turn in enumerate(body.context or []):
         if len(turn) > settings.max_text_chars:
             raise _invalid(f"context[{i}]", f"turn is {len(turn)} characters; the limit is {settings.max_text_chars}")
@@ -253,6 +257,14 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             raise _invalid("pipeline", f"{found[0]!r} is a {found[1].modality} pipeline; this endpoint reads text")
         return found
 
+    async def _record(records: list[AuditRecord], turns: list[dict] | None = None, what: str = "request") -> None:
+        """Commit audit records (and conversation turns) before the answer leaves: a failed
+        commit is a 503, so no unaudited answer leaves the service."""
+        try:
+            await asyncio.wrap_future(state["writer"].submit(records, turns))
+        except Exception:
+            raise HTTPException(503, detail=f"the audit log could not record this {what}; retry later") from None
+
     async def _answer(who: Caller, name: str, pipeline, texts: list[str], run, turns: list[dict] | None = None):
         """Predict (``run``), then commit the audit records (and turns) before answering."""
         started = time.perf_counter()
@@ -265,19 +277,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                    for text, out in zip(texts, outputs)]
         for turn in turns or []:
             turn["request_id"] = request_id
-        try:
-            await asyncio.wrap_future(state["writer"].submit(records, turns))
-        except Exception:  # the audit database failed: no unaudited answer leaves the service
-            raise HTTPException(503, detail="the audit log could not record this prediction; retry later") from None
+        await _record(records, turns, "prediction")
         return request_id, outputs
 
     @app.post("/v1/explain")
     async def explain(body: ExplainRequest, who: Caller = Depends(caller)) -> dict:
         """Word attributions (Integrated Gradients) toward one class; audited like a prediction."""
-        if not body.text.strip():
-            raise _invalid("text", "text is empty")
-        if len(body.text) > settings.max_text_chars:
-            raise _invalid("text", f"text is {len(body.text)} characters; the limit is {settings.max_text_chars}")
+        _check_text("text", body.text, settings)
         name, pipeline = _served(body.pipeline)
         options = {"task": body.task, "target": body.target, "mode": body.mode, "steps": body.steps}
         started = time.perf_counter()
@@ -287,10 +293,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         record = AuditRecord(who.tenant, request_id, name, pipeline.version, body.text,
                              {"explain": {k: result[k] for k in ("task", "target", "probability", "words")}},
                              (time.perf_counter() - started) * 1000)
-        try:
-            await asyncio.wrap_future(state["writer"].submit([record], None))
-        except Exception:
-            raise HTTPException(503, detail="the audit log could not record this request; retry later") from None
+        await _record([record])
         return {"request_id": request_id, "pipeline": name, "version": pipeline.version, "explanation": result}
 
     @app.post("/v1/trajectory")
@@ -302,10 +305,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         if body.times is not None and len(body.times) != len(body.turns):
             raise _invalid("times", f"{len(body.times)} times for {len(body.turns)} turns")
         for i, turn in enumerate(body.turns):
-            if not turn.text.strip():
-                raise _invalid(f"turns.{i}.text", "text is empty")
-            if len(turn.text) > settings.max_text_chars:
-                raise _invalid(f"turns.{i}.text", f"text is {len(turn.text)} characters; the limit is {settings.max_text_chars}")
+            _check_text(f"turns.{i}.text", turn.text, settings)
         if body.times is not None and not all(math.isfinite(t) for t in body.times):
             raise _invalid("times", "times must be finite numbers of seconds")
         name, pipeline = _served(body.pipeline)
@@ -318,25 +318,18 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         records = [AuditRecord(who.tenant, request_id, name, pipeline.version, turn["text"],
                                {"label": turn["label"], "probabilities": turn["probabilities"]}, latency_ms)
                    for turn in result["turns"]]
-        try:
-            await asyncio.wrap_future(state["writer"].submit(records, None))
-        except Exception:
-            raise HTTPException(503, detail="the audit log could not record this request; retry later") from None
+        await _record(records)
         return {"request_id": request_id, **result, "pipeline": name}
 
     @app.post("/v1/conversations/{conversation_id}/turns")
     async def conversation_turn(conversation_id: str, body: TurnRequest, who: Caller = Depends(caller)) -> dict:
-        if not body.text.strip():
-            raise _invalid("text", "text is empty")
-        if len(body.text) > settings.max_text_chars:
-            raise _invalid("text", f"text is {len(body.text)} characters; the limit is {settings.max_text_chars}")
+        _check_text("text", body.text, settings)
         if not conversation_id.strip() or len(conversation_id) > 200:
             raise HTTPException(422, detail=[{"loc": ["path", "conversation_id"], "msg": "1-200 characters",
                                               "type": "value_error"}])
         name, pipeline = _served(body.pipeline)
-        window = pipeline.input_spec.get("window", {}).get("past") or pipeline.input_spec.get(
-            "features", {}).get("context") or DEFAULT_HISTORY
-        history = await run_in_threadpool(conversation_history, engine, who.tenant, conversation_id, int(window))
+        window = pipeline.context_turns or DEFAULT_HISTORY
+        history = await run_in_threadpool(conversation_history, engine, who.tenant, conversation_id, window)
         request = PredictRequest(text=body.text, speaker=body.speaker, scenario=body.scenario,
                                  context=[t["text"] for t in history], context_speakers=[t["speaker"] for t in history])
         from datetime import timezone
