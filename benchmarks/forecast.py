@@ -2,7 +2,7 @@
 GRU over the same inputs.
 
     python benchmarks/forecast.py [--data-root ../shared/data] [--pipeline text-meld7]
-                                  [--seeds 42 43 44] [--save DIR]
+                                  [--task TASK] [--seeds 42 43 44] [--save DIR]
 
 Each turn of each dialogue is read by a pipeline (default: the shipped MELD-7 one, which never
 sees the forecast turn's words); a forecaster reads the distributions of the (at most 8) turns so
@@ -11,8 +11,10 @@ turn's emotion. Trained on MELD train, early-stopped on dev log-loss, scored on 
 gold label of the next turn: accuracy, macro-F1, log-loss (mean ± sd over seeds for the neural
 ones). The pipeline's probabilities on train are in-sample (it was trained there), so they are
 sharper than on dev/test; every forecaster sees the same inputs.
-``--save DIR`` keeps the first seed's ODE forecaster (e.g. inside a pipeline folder as
-``forecaster/``, where ``/v1/trajectory`` finds it).
+``--task`` picks the pipeline task read per turn (default: the primary one; the engine's MELD-7
+head is ``meld``); it must be single-label over MELD's 7 emotions, the gold labels forecast.
+``--save DIR`` keeps the first seed's ODE forecaster with its task (e.g. inside a pipeline folder
+as ``forecaster/``, where ``/v1/trajectory`` and ``predict --conversation`` find it).
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ def main() -> None:
     parser.add_argument("--data-root", default="../shared/data")
     parser.add_argument("--pipeline", default="text-meld7", help="a shipped pipeline's name or a pipeline folder")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
+    parser.add_argument("--task", default=None, help="the pipeline task read per turn (default: the primary one)")
     parser.add_argument("--history", type=int, default=8)
     parser.add_argument("--save", default=None)
     parser.add_argument("--cache", default=".cache/forecast")
@@ -42,19 +45,24 @@ def main() -> None:
     except Exception as error:  # noqa: BLE001
         sys.exit(f"MELD is needed under --data-root ({error})")
     pipeline = Pipeline.load(args.pipeline) if Path(args.pipeline).is_dir() else Pipeline.shipped(args.pipeline)
-    cache = Path(args.cache) / f"meld_{pipeline.version}.npy"
+    task = args.task or pipeline.primary
+    spec = pipeline.tasks.get(task)
+    if spec is None or spec.kind != "single_label":
+        single = [name for name, t in pipeline.tasks.items() if t.kind == "single_label"]
+        sys.exit(f"--task must be a single-label task of the pipeline: one of {single}")
+    cache = Path(args.cache) / f"meld_{pipeline.version}_{task}.npy"
     if cache.is_file():
         probs = np.load(cache)
     else:
         started = time.perf_counter()
-        probs = pipeline.predict_outputs([], table=table, progress=True)[pipeline.primary]
+        probs = pipeline.predict_outputs([], table=table, progress=True)[task]
         cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, probs)
         print(f"per-turn probabilities of {len(table)} utterances: {time.perf_counter() - started:.0f} s")
-    classes = list(pipeline.scheme.classes)
+    classes = list(spec.scheme.classes)
     sets = {s: next_turn_set(table[table["split"] == s], probs[(table["split"] == s).to_numpy()], classes, args.history)
             for s in ("train", "dev", "test")}
-    print(f"pipeline {args.pipeline} ({pipeline.version}); next-turn examples: "
+    print(f"pipeline {args.pipeline} ({pipeline.version}), task {task}; next-turn examples: "
           + ", ".join(f"{s} {len(d)}" for s, d in sets.items()))
     rows = {}
     for name in ("persistence", "markov", "gru", "ode"):
@@ -71,6 +79,7 @@ def main() -> None:
                             log_loss(y, p), log_loss(sets["dev"].y, model.predict_proba(sets["dev"])),
                             time.perf_counter() - started))
             if name == "ode" and args.save and seed == args.seeds[0]:
+                model.task = None if task == pipeline.primary else task
                 model.save(args.save)
                 print(f"saved the seed-{seed} ODE forecaster to {args.save}")
         rows[name] = np.asarray(figures)

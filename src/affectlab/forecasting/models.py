@@ -39,9 +39,12 @@ def log_loss(y: np.ndarray, probs: np.ndarray) -> float:
 
 
 class Forecaster:
-    """Base: ``fit(train, dev)`` then ``predict_proba(data) -> [N, C]``; ``save``/``load`` a folder."""
+    """Base: ``fit(train, dev)`` then ``predict_proba(data) -> [N, C]``; ``save``/``load`` a folder.
+    ``task``: the pipeline task whose per-turn distributions it reads (None: the primary one),
+    saved with it so a pipeline with several tasks knows which to feed it."""
 
     name = "forecaster"
+    task: str | None = None
 
     def fit(self, train: NextTurnSet, dev: NextTurnSet | None = None) -> "Forecaster":
         raise NotImplementedError
@@ -55,7 +58,8 @@ class Forecaster:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        (path / "forecaster.json").write_text(json.dumps({"name": self.name, **self.state()}, indent=1))
+        task = {"task": self.task} if self.task else {}
+        (path / "forecaster.json").write_text(json.dumps({"name": self.name, **task, **self.state()}, indent=1))
         return path
 
 
@@ -252,8 +256,9 @@ def load_forecaster(path: str | Path) -> Forecaster:
     if not (path / "forecaster.json").is_file():
         raise DataNotFoundError(f"no forecaster in {path} (expected forecaster.json)")
     state = json.loads((path / "forecaster.json").read_text())
-    name = state.pop("name")
+    name, task = state.pop("name"), state.pop("task", None)
     forecaster = FORECASTERS.create(name, **state)
+    forecaster.task = task
     if isinstance(forecaster, RecurrentForecaster):
         from safetensors.torch import load_file
 
