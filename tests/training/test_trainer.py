@@ -66,3 +66,21 @@ def test_multilabel_training_runs_with_bce():
                       multi_label=True)
     result = trainer.fit(data.take(np.arange(80)), data.take(np.arange(80, 120)))
     assert result.best_score > 0.7
+
+
+def test_a_long_epoch_logs_its_progress_where_no_bar_is_drawn(capsys, monkeypatch):
+    """Background runs (stderr not a terminal) get a line per interval: how far, how fast."""
+    from affectlab.training import trainer
+
+    clock = iter([0.0, 400.0, 500.0, 900.0, 950.0, 0.0, 1.0])
+    monkeypatch.setattr(trainer.time, "perf_counter", lambda: next(clock))
+    log = trainer._ProgressLog(steps=10, silent=False, every=300.0)
+    for step in (1, 2, 3, 10):  # at 400 s (logged), 500 s (too soon), 900 s (logged), last step (never)
+        log.step(step, rows=32 * step, loss_sum=1.5 * 32 * step)
+    lines = capsys.readouterr().err.rstrip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("  batch 1/10 (10%), 0.1 rows/s, loss 1.5000, ~60 min left")
+    assert lines[1].startswith("  batch 3/10 (30%)")
+    silent = trainer._ProgressLog(steps=10, silent=True, every=0.0)
+    silent.step(1, 32, 1.0)
+    assert capsys.readouterr().err == ""

@@ -247,6 +247,7 @@ class Trainer:
         batches = self._batches(len(train), y, lengths, getattr(train, "sampler", None))
         inner = tqdm(batches, desc="batches", unit="batch", leave=False,
                      disable=True if quiet or len(batches) < 50 else None)
+        log = _ProgressLog(len(batches), quiet or sys.stderr.isatty())
         for step, index in enumerate(inner, start=1):
             index, share = distributed.local_share(index)
             inputs, targets = train.batch(index, self.device, primary)
@@ -276,6 +277,7 @@ class Trainer:
                     step_scheduler.step()
             total += float(loss.detach()) * len(index)
             seen += len(index)
+            log.step(step, seen, total)
         return total, seen
 
     def _report_epoch(self, row: dict, epoch: int, seconds: float, quiet: bool) -> None:
@@ -350,3 +352,22 @@ def predict_proba(model: nn.Module, data, multi_label: bool, device: torch.devic
         return logits_to_probs(model_logits(model, data, device), multi_label)
     outputs = model_outputs(model, data, device)
     return logits_to_probs(next(iter(outputs.values())), multi_label)
+
+
+class _ProgressLog:
+    """Within-epoch progress as a line on a non-terminal stderr every ``every`` seconds (a log
+    of a background fine-tuning run says how far it is and how fast, where no bar is drawn)."""
+
+    def __init__(self, steps: int, silent: bool, every: float = 300.0) -> None:
+        self.steps, self.silent, self.every = steps, silent, every
+        self.start = self.last = time.perf_counter()
+
+    def step(self, step: int, rows: int, loss_sum: float) -> None:
+        now = time.perf_counter()
+        if self.silent or now - self.last < self.every or step == self.steps:
+            return
+        self.last = now
+        rate = rows / (now - self.start)
+        left = (now - self.start) * (self.steps - step) / step
+        print(f"  batch {step}/{self.steps} ({step / self.steps:.0%}), {rate:.1f} rows/s, "
+              f"loss {loss_sum / rows:.4f}, ~{left / 60:.0f} min left in this epoch", file=sys.stderr, flush=True)
