@@ -84,6 +84,22 @@ def test_inference_reads_lora_in_plain_torch_with_the_outputs_of_peft(tiny_encod
     assert (tmp_path / "again" / "adapter" / "adapter_model.safetensors").is_file()
 
 
+def test_a_saved_adapter_names_no_path_of_this_machine(tiny_encoder_dir, tmp_path):
+    """peft writes the base model's absolute path and a blank model card; a pipeline keeps neither."""
+    import json
+
+    _lora_with_weights(tiny_encoder_dir, tmp_path)
+    saved = json.loads((tmp_path / "saved" / "adapter" / "adapter_config.json").read_text())
+    assert saved["base_model_name_or_path"] == str(tiny_encoder_dir)  # as the config gives it
+    assert not (tmp_path / "saved" / "adapter" / "README.md").exists()
+    config = EncoderConfig(path="default", finetune="lora")
+    encoder = TrainableTextEncoder(EncoderConfig(path=str(tiny_encoder_dir), finetune="lora"))
+    encoder.config = config
+    encoder.save(tmp_path / "named")
+    assert json.loads((tmp_path / "named" / "adapter" / "adapter_config.json").read_text())[
+        "base_model_name_or_path"] == "default"
+
+
 def test_the_fast_tokenizer_gives_the_ids_of_transformers_with_added_tags(tiny_encoder_dir):
     import pandas as pd
 

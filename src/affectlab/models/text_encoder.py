@@ -215,6 +215,7 @@ class TrainableTextEncoder(nn.Module):
         if self.config.finetune == "lora":  # tag rows: in the adapter's trainable tokens; the
             # resized base rows are rebuilt deterministically, so the whole embedding is not saved
             self.model.save_pretrained(str(directory / "adapter"), save_embedding_layers=False)
+            _portable_adapter(directory / "adapter", self.config.path)
         elif self.config.finetune == "full":
             self.model.save_pretrained(str(directory / "model"), safe_serialization=True)
 
@@ -261,3 +262,16 @@ def load_tokenizer(name_or_path: str = "default", added_tokens: Sequence[str] = 
     if added_tokens:
         tokenizer.add_tokens(list(added_tokens), special_tokens=True)
     return tokenizer
+
+
+def _portable_adapter(folder: Path, encoder: str) -> None:
+    """peft writes the base model's absolute path on this machine into ``adapter_config.json``,
+    and a blank model card: a pipeline names its encoder in its own spec, so the path becomes
+    that name (e.g. ``default``) and the card goes; nothing machine-specific is saved."""
+    import json
+
+    config = folder / "adapter_config.json"
+    data = json.loads(config.read_text(encoding="utf-8"))
+    data["base_model_name_or_path"] = str(encoder)
+    config.write_text(json.dumps(data, indent=2, sort_keys=True), encoding="utf-8")
+    (folder / "README.md").unlink(missing_ok=True)
