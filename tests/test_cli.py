@@ -1,4 +1,6 @@
 """The CLI as a user meets it: real processes, the shipped pipeline, clear errors."""
+import csv
+import io
 import json
 import os
 import shutil
@@ -29,10 +31,13 @@ def test_predict_json_offline_without_network():
     proc = _cli("predict", "I can't believe you did this!", "--json", network=False)
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    classes = Pipeline.default().scheme.classes
-    assert result["label"] in classes
-    assert set(result["probabilities"]) == set(classes)
-    assert abs(sum(result["probabilities"].values()) - 1) < 1e-3
+    classes = Pipeline.default().scheme.classes  # the engine: Plutchik's 8 primaries + neutral
+    assert set(result["label"]) <= set(classes) and set(result["probabilities"]) == set(classes)
+    assert all(0 <= p <= 1 for p in result["probabilities"].values())  # multi-label: one sigmoid each
+    assert {"goemotions", "meld", "sentiment", "sarcasm", "vad", "intensity", "dissonance"} <= set(result["tasks"])
+    assert set(result["tasks"]["vad"]["values"]) == {"valence", "arousal", "dominance"}
+    assert 0 <= result["tasks"]["intensity"]["values"]["arousal"] <= 1
+    assert result["extras"]["wheel"]["state"]  # one of the 32 named states, or neutral
 
 
 @pytest.mark.integration
@@ -52,10 +57,11 @@ def test_predict_file_and_stdin(tmp_path):
 
 @pytest.mark.integration
 def test_default_pipeline_gets_obvious_cases_right():
-    pipe = Pipeline.default()
-    labels = [p.label for p in pipe.predict(["I am so happy, this is the best day of my life!",
-                                             "I'm furious, how dare you lie to me!"])]
-    assert labels == ["joy", "anger"]
+    texts = ["I am so happy, this is the best day of my life!", "I'm furious, how dare you lie to me!"]
+    engine = Pipeline.default().predict(texts)
+    assert [max(p.probabilities, key=p.probabilities.get) for p in engine] == ["joy", "anger"]
+    assert [p.tasks["meld"]["label"] for p in engine] == ["joy", "anger"]
+    assert [p.label for p in Pipeline.shipped("text-meld7").predict(texts)] == ["joy", "anger"]
 
 
 @pytest.mark.integration
@@ -119,7 +125,8 @@ def test_text_label_file_keeps_its_id_in_every_format(tmp_path, capsys):
     """The user's `text;label` file: the label is not glued onto the text, the id comes back."""
     src = tmp_path / "texts.txt"
     src.write_text(ROWS, encoding="utf-8")
-    base = ["predict", "--file", str(src), "--sep", ";", "--column", "text", "--id-column", "id"]
+    base = ["predict", "--file", str(src), "--sep", ";", "--column", "text", "--id-column", "id",
+            "--pipeline", "text-meld7"]  # one single-label task: the exact columns below
     assert main([*base, "--format", "jsonl"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["id"] for r in rows] == ["r1", "r2"] and "label" not in rows[0]["text"]
@@ -133,9 +140,14 @@ def test_text_label_file_keeps_its_id_in_every_format(tmp_path, capsys):
     assert main([*base, "--format", "table"]) == 0
     assert "r1" in capsys.readouterr().out
     # without --id-column every other column is kept; the gold label is renamed, not overwritten
-    assert main(["predict", "--file", str(src), "--sep", ";", "--format", "jsonl"]) == 0
+    assert main(["predict", "--file", str(src), "--sep", ";", "--format", "jsonl", "--pipeline", "text-meld7"]) == 0
     row = json.loads(capsys.readouterr().out.splitlines()[1])
-    assert row["id"] == "r2" and row["input_label"] == "anger" and row["label"] in Pipeline.default().scheme.classes
+    assert row["id"] == "r2" and row["input_label"] == "anger" and row["label"] in Pipeline.shipped("text-meld7").scheme.classes
+    # the engine (default): every task and the wheel state travel as JSON cells, as in `affectlab score`
+    assert main(["predict", "--file", str(src), "--sep", ";", "--column", "text", "--id-column", "id", "--format", "csv"]) == 0
+    table = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [r["id"] for r in table] == ["r1", "r2"] and {"joy", "trust", "neutral", "extras", "tasks"} <= set(table[0])
+    assert json.loads(table[0]["extras"])["wheel"]["state"] and "sarcasm" in json.loads(table[0]["tasks"])
 
 
 @pytest.mark.integration

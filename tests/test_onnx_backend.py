@@ -33,4 +33,4 @@ def test_onnx_and_int8_match_pytorch_on_a_fine_tuned_pipeline_with_context(tmp_p
 
 def test_frozen_feature_pipelines_say_they_cannot_be_exported():
     with pytest.raises(ConfigError, match="token inputs"):
-        export_onnx(Pipeline.default())
+        export_onnx(Pipeline.shipped("text-meld7"))

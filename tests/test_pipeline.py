@@ -30,7 +30,7 @@ def _tone(path):
 
 @pytest.mark.integration
 def test_shipped_format1_text_pipeline_gives_its_recorded_outputs():
-    pipe = Pipeline.default(device="cpu")
+    pipe = Pipeline.shipped("text-meld7", device="cpu")
     assert pipe.spec["upgraded_from"] == 1
     np.testing.assert_allclose(pipe.predict_proba(TEXTS), FORMAT1_TEXT, atol=1e-5)
 
@@ -89,7 +89,7 @@ def test_shipped_pipelines_load_by_name_and_an_unknown_name_lists_them():
     from affectlab.errors import DataNotFoundError
     from affectlab.pipeline import shipped_pipelines
 
-    assert {"text-meld7", "speech-ravdess8"} <= set(shipped_pipelines())
-    assert Pipeline.shipped("text-meld7").scheme.name == Pipeline.default().scheme.name
+    assert {"text-engine", "text-meld7", "speech-ravdess8"} <= set(shipped_pipelines())
+    assert Pipeline.shipped("text-engine").version == Pipeline.default().version  # the engine is the default
     with pytest.raises(DataNotFoundError, match="shipped: .*text-meld7"):
         Pipeline.shipped("text-nope")

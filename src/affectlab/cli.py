@@ -348,10 +348,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
         kept = list(dict.fromkeys(k for r in rows for k in r if k not in {key, *OUTPUT_FIELDS}))
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([*kept, key, "label", *classes])
+        more = [f for f in ("extras", "tasks") if any(f in r for r in rows)]  # JSON cells, as `affectlab score`
+        writer.writerow([*kept, key, "label", *classes, *more])
         for r in rows:
             writer.writerow([*(_cell(r.get(k)) for k in kept), r[key], _label_text(r["label"]),
-                             *(r["probabilities"][c] for c in classes)])
+                             *(r["probabilities"][c] for c in classes), *(_cell(r.get(f)) for f in more)])
         text = buffer.getvalue().rstrip("\n")
     else:
         _print_table(rows, classes, args.top, key)

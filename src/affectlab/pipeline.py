@@ -29,7 +29,7 @@ from .readouts import apply_readouts
 
 FORMAT_VERSION = 2
 READABLE_FORMATS = (1, 2)
-DEFAULT_PIPELINES = {"text": "text-meld7", "audio": "speech-ravdess8"}
+DEFAULT_PIPELINES = {"text": "text-engine", "audio": "speech-ravdess8"}
 MAX_TEXT_CHARS = 10_000
 
 

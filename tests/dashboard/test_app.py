@@ -53,8 +53,9 @@ def test_one_text_shows_the_label_the_radar_and_the_word_heatmap(api):
     at.button(key="analyse").click().run()
     assert not at.exception and not at.error
     label = next(m.value for m in at.markdown if "affectlab-label" in m.value)
-    assert "Predicted emotion: <b>joy</b>" in label
-    assert traces(at) == ["scatterpolar", "heatmap"]
+    assert "Predicted emotion: <b>joy" in label  # the engine's primaries are multi-label (e.g. joy, trust)
+    assert traces(at) == ["scatterpolar", "barpolar", "heatmap"]  # radar, the wheel, the word heatmap
+    assert any("Wheel state:" in m.value for m in at.markdown)
     heatmap = next(spec for spec in charts(at) if spec["data"][0]["type"] == "heatmap")["data"][0]
     assert heatmap["text"] == [["We", "won", "the", "game!", "Amazing."]]
     assert sum('class="affectlab-word"' in m.value for m in at.markdown) == 1
@@ -74,8 +75,10 @@ def test_a_conversation_shows_its_turns_contexts_and_trajectory(api):
     assert not at.exception and not at.error
     table = at.dataframe[0].value
     assert list(table["speaker"]) == ["Alice", "Bob", "Alice"] and table["label"].notna().all()
-    # the shipped MELD-7 pipeline reads no previous turns, and /v1/trajectory says so for each turn
-    assert list(table["context the model used"]) == ["(none)"] * 3
+    # the engine reads the 2 previous turns, and /v1/trajectory says which for each turn
+    assert list(table["context the model used"]) == ["(none)", "I finally got the job!",
+                                                     "I finally got the job! ⏎ No way, that's amazing."]
+    assert table["wheel"].astype(bool).all() and table["intensity"].between(0, 1).all()
     spec = charts(at)[0]
     stacks = {t.get("stackgroup") for t in spec["data"]}
     assert "turns" in stacks and all(t["type"] == "scatter" for t in spec["data"])

@@ -90,7 +90,7 @@ def test_a_user_analyses_a_text_and_a_conversation(api, dashboard, browser):
         wait.until(in_panel('[data-testid="stFormSubmitButton"] button'))[0].click()
 
         label = wait.until(seen.visibility_of_element_located((By.CSS_SELECTOR, ".affectlab-label")))
-        assert label.text == "Predicted emotion: joy"
+        assert label.text.startswith("Predicted emotion: joy")  # the engine may add a second primary
         wait.until(lambda d: len(in_panel('[data-testid="stPlotlyChart"] .js-plotly-plot')(d)) >= 2)
         assert panel().find_elements(By.CSS_SELECTOR, ".js-plotly-plot .polarlayer .trace")  # the radar
         assert panel().find_elements(By.CSS_SELECTOR, ".js-plotly-plot .heatmaplayer image")  # the word heatmap

@@ -10,13 +10,18 @@ from affectlab.serve.settings import ServeSettings
 pytestmark = pytest.mark.integration
 
 
-def test_predict_with_a_key_returns_the_pipeline_outputs_and_is_audited(server):
+def test_predict_with_a_key_returns_the_engines_outputs_and_is_audited(server):
     key = server.key("acme")
     with server.client(key) as client:
         answer = client.post("/v1/predict", json={"text": "I can't believe you did this!"})
         assert answer.status_code == 200, answer.text
-        prediction = answer.json()["prediction"]
-        assert prediction["label"] in prediction["probabilities"]
+        prediction = answer.json()["prediction"]  # the default text pipeline is the engine
+        assert set(prediction["label"]) <= set(prediction["probabilities"]) and len(prediction["probabilities"]) == 9
+        assert prediction["extras"]["wheel"]["state"]
+        tasks = prediction["tasks"]
+        assert {"goemotions", "meld", "sentiment", "sarcasm", "vad", "intensity", "dissonance"} <= set(tasks)
+        assert set(tasks["vad"]["values"]) == {"valence", "arousal", "dominance"}
+        assert 0 <= tasks["sarcasm"]["probabilities"]["sarcastic"] <= 1
         batch = client.post("/v1/predict", json={"texts": ["Wonderful news!", "Leave me alone."]}).json()
         assert len(batch["predictions"]) == 2
         records = client.get("/v1/audit").json()["records"]

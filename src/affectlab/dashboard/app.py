@@ -170,6 +170,9 @@ def conversation_view(client: ApiClient, pipeline: str, defaults: batch.Defaults
     if any(t.get("intensity") is not None for t in found["turns"]):
         for row, turn in zip(rows, found["turns"]):
             row["intensity"] = turn.get("intensity")
+    if any(t.get("wheel") for t in found["turns"]):  # the engine: where each turn sits on the wheel
+        for row, turn in zip(rows, found["turns"]):
+            row["wheel"] = charts.describe_wheel(turn["wheel"]) if turn.get("wheel") else ""
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="turns_table")
     st.plotly_chart(charts.trajectory_area(found["classes"], found["turns"], found.get("forecast")), key="trajectory")
     forecast = found.get("forecast")
