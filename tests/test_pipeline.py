@@ -91,5 +91,6 @@ def test_shipped_pipelines_load_by_name_and_an_unknown_name_lists_them():
 
     assert {"text-engine", "text-meld7", "speech-ravdess8"} <= set(shipped_pipelines())
     assert Pipeline.shipped("text-engine").version == Pipeline.default().version  # the engine is the default
+    assert Pipeline.load("text-meld7").version == Pipeline.shipped("text-meld7").version  # a name where no folder is
     with pytest.raises(DataNotFoundError, match="shipped: .*text-meld7"):
         Pipeline.shipped("text-nope")

@@ -58,10 +58,9 @@ def _pipeline_dir(pipeline: str | None) -> str | None:
     """A directory, or the name of a pipeline shipped in the package (``text-meld7``)."""
     if pipeline is None or Path(pipeline).exists():
         return pipeline
-    from importlib import resources
+    from .pipeline import _shipped_root, shipped_pipelines
 
-    shipped = Path(str(resources.files("affectlab") / "default_pipelines" / pipeline))
-    return str(shipped) if (shipped / "pipeline.json").is_file() else pipeline
+    return str(_shipped_root() / pipeline) if pipeline in shipped_pipelines() else pipeline
 
 
 def _load_pipeline(pipeline: str | None, modality: str):

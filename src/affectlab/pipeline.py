@@ -125,10 +125,13 @@ class Pipeline:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", backend: str = "torch") -> "Pipeline":
-        """Load a pipeline directory (format 1 or 2) onto ``device`` (auto: CUDA, MPS or CPU).
-        ``backend``: ``torch``, or ``onnx`` / ``onnx-int8`` (onnxruntime on the CPU, from the
-        pipeline's ``onnx/`` folder: ``affectlab export-onnx``)."""
+        """Load a pipeline directory (format 1 or 2), or a shipped pipeline by name (e.g.
+        ``text-meld7``, when no such directory exists here), onto ``device`` (auto: CUDA, MPS or
+        CPU). ``backend``: ``torch``, or ``onnx`` / ``onnx-int8`` (onnxruntime on the CPU, from
+        the pipeline's ``onnx/`` folder: ``affectlab export-onnx``)."""
         path = Path(path)
+        if not path.exists() and str(path) in shipped_pipelines():
+            path = _shipped_root() / str(path)
         spec_file = path / "pipeline.json"
         if not spec_file.is_file():
             raise DataNotFoundError(f"{path} is not a pipeline directory (expected {spec_file})")
