@@ -415,3 +415,15 @@ def test_predict_conversation_prints_the_next_turn_forecast_per_conversation(tmp
     lines = [line for line in out.splitlines() if line.startswith("next turn")]
     assert [line.split(" (")[0] for line in lines] == ["next turn of a", "next turn of b"]
     assert all("(forecast, ode):" in line and line.count(",") == 2 for line in lines)
+
+
+def test_the_wheel_line_names_a_dyads_primaries_and_a_single_primarys_band():
+    from affectlab.cli import _wheel_summary
+
+    dyad = {"state": "love", "primaries": ["trust", "joy"], "dyad": "love", "band": "intense", "conflicts": []}
+    assert _wheel_summary(dyad) == "[bold]love[/bold] (dyad of trust + joy; intense)"
+    single = {"state": "serenity", "primaries": ["joy"], "dyad": None, "band": "mild",
+              "conflicts": [["joy", "sadness"]]}
+    assert _wheel_summary(single) == ("[bold]serenity[/bold] (mild)   primaries: joy   "
+                                      "[red]conflict: joy vs sadness[/red]")
+    assert _wheel_summary({"state": "neutral", "primaries": [], "dyad": None, "band": None}) == "[bold]neutral[/bold]"

@@ -384,9 +384,11 @@ def _task_summary(output: dict, top: int) -> str:
 
 
 def _wheel_summary(reading: dict) -> str:
-    band = f" ({reading['band']})" if reading.get("band") else ""
-    text = f"[bold]{reading['state']}[/bold]{band}"
-    if reading.get("primaries"):
+    band = reading.get("band") or ""
+    kind = f"dyad of {' + '.join(reading.get('primaries') or [])}" if reading.get("dyad") else ""
+    detail = "; ".join(part for part in (kind, band) if part)
+    text = f"[bold]{reading['state']}[/bold]" + (f" ({detail})" if detail else "")
+    if reading.get("primaries") and not reading.get("dyad"):
         text += "   primaries: " + ", ".join(reading["primaries"])
     if reading.get("conflicts"):
         text += "   [red]conflict: " + "; ".join(" vs ".join(pair) for pair in reading["conflicts"]) + "[/red]"
