@@ -80,6 +80,6 @@ def test_attributions_point_at_the_emotional_word_and_deleting_it_matters():
     items = [(row["text"], row["word"]) for row in csv.DictReader(path.open())]
     assert len(items) >= 30
     result = sanity_check(Pipeline.default(device="cpu"), items)
-    assert result["emotional_texts"] >= 15
-    assert result["top_word_rate_emotional"] >= 0.8   # where the model reads an emotion, the word leads
+    assert result["emotional_texts"] >= 30             # the engine reads (almost) every one as an emotion
+    assert result["top_word_rate"] >= 0.8              # the goal, over all texts (34 of 34 measured)
     assert result["deletion_drop_top"] > 3 * result["deletion_drop_random"]
