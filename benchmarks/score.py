@@ -3,6 +3,7 @@ locally and on a local Ray instance, and a local run killed with SIGKILL part-wa
 started again, that must end with exactly one output row per input row.
 
     python benchmarks/score.py [--rows 1000000] [--workers 2] [--kill-after 600] [--backends local ray]
+                               [--pipeline NAME_OR_DIR]
 
 Texts are short generated sentences (3-12 words, a seeded mix of ordinary and emotional words);
 ids are strings. Each run's rows/s is rows / wall time (process start, pipeline load and the
@@ -41,9 +42,10 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
             out.writelines(f"r{start + i:07d},{' '.join(words[i, :lengths[i]])}\n" for i in range(n))
 
 
-def command(source: Path, out: Path, workers: int, backend: str) -> list[str]:
+def command(source: Path, out: Path, workers: int, backend: str, pipeline: str | None = None) -> list[str]:
     return [sys.executable, "-m", "affectlab.cli", "score", str(source), "--out", str(out), "--id-column", "id",
-            "--workers", str(workers), "--backend", backend, "--chunk-size", "20000", "--quiet"]
+            "--workers", str(workers), "--backend", backend, "--chunk-size", "20000", "--quiet",
+            *(["--pipeline", pipeline] if pipeline else [])]
 
 
 def check(source: Path, out: Path) -> str:
@@ -59,6 +61,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--kill-after", type=float, default=600, help="seconds before the local run is killed")
     parser.add_argument("--backends", nargs="+", default=["local", "ray"])
+    parser.add_argument("--pipeline", help="a shipped pipeline's name or a pipeline folder (default: the shipped text one)")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="affectlab-score-"))
     source = folder / "input.csv"
@@ -71,7 +74,7 @@ def main() -> None:
             started = time.perf_counter()
             note = ""
             if backend == "local" and args.kill_after > 0:
-                process = subprocess.Popen(command(source, out, args.workers, backend), start_new_session=True)
+                process = subprocess.Popen(command(source, out, args.workers, backend, args.pipeline), start_new_session=True)
                 try:
                     process.wait(args.kill_after)
                 except subprocess.TimeoutExpired:
@@ -80,7 +83,7 @@ def main() -> None:
                     parts = len(list(Path(f"{out}.parts").glob("part-*")))
                     note = (f" (killed with SIGKILL after {args.kill_after:.0f} s with {parts} finished parts of "
                             "20,000 rows, then started again)")
-            subprocess.run(command(source, out, args.workers, backend), check=True)
+            subprocess.run(command(source, out, args.workers, backend, args.pipeline), check=True)
             seconds = time.perf_counter() - started
             print(f"{backend}: {seconds:.0f} s, {args.rows / seconds:,.0f} rows/s{note}; {check(source, out)}", flush=True)
     finally:
