@@ -88,15 +88,19 @@ def token_windows(pipeline, texts: list[str], *, batch_size: int, progress: bool
                   conversation: bool, speakers=None, tags=None, table=None) -> Batches:
     """Token windows for a trainable encoder, as in training (context, speakers, tags), by
     length. A tag the model was not trained with is not read; a missing one reads as unknown."""
-    from .features.tokens import DialogueWindow, TokenCollate, token_items
+    from .features.tokens import DialogueWindow, TokenCollate, independent_token_items, token_items
     from .models.text_encoder import load_tokenizer
 
     spec = pipeline.input_spec
     added = pipeline.spec["model"].get("encoders", {}).get(spec.get("name", "text"), {}).get("added_tokens", ())
     tokenizer = pipeline.cached("tokenizer", lambda: load_tokenizer(spec["encoder"], added, fast=True))
-    table = _dialogue_table(texts, conversation, speakers, tags, table)
+    window = DialogueWindow(**spec["window"])
+    independent = table is None and not tags and (not conversation or len(texts) == 1)
+    if not independent:
+        table = _dialogue_table(texts, conversation, speakers, tags, table)
     with pipeline._lock:
-        items = token_items(tokenizer, table, DialogueWindow(**spec["window"]))
+        items = (independent_token_items(tokenizer, texts, speakers, window) if independent
+                 else token_items(tokenizer, table, window))
     collate = TokenCollate(tokenizer.pad_token_id, prefix=spec.get("name", "text"))
     order = np.argsort([len(item["ids"]) for item in items], kind="stable")
     for start in range(0, len(order), batch_size):

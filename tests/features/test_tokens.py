@@ -99,3 +99,18 @@ def test_a_row_that_carries_its_own_context_reads_it_like_dialogue_turns(tiny_en
     assert token_items(tokenizer, own, window)[0] == token_items(tokenizer, dialogue, window)[2]
     none = own.assign(context=[[]])
     assert "past" not in token_items(tokenizer, none, window)[0]
+
+
+@pytest.mark.parametrize("window", [DialogueWindow(past=2, max_length=64), DialogueWindow(max_length=8),
+                                    DialogueWindow(past=1, speakers=False, max_length=64, tags=("scenario",))])
+def test_independent_texts_give_the_items_of_one_turn_dialogues(tiny_encoder_dir, window):
+    """The table-free path a lone request takes builds what the table path builds."""
+    from affectlab.features.tokens import independent_token_items
+    from affectlab.models.text_encoder import load_tokenizer
+
+    tokenizer = load_tokenizer(str(tiny_encoder_dir), ["[scenario=?]"])
+    texts = ["This is wonderful news, the best I have heard all year.", "Why?"]
+    speakers = ["Ross", None]
+    table = pd.DataFrame({"text": texts, "speaker": speakers, "dialogue": [None, None], "turn": [0, 0]})
+    assert independent_token_items(tokenizer, texts, speakers, window) == token_items(tokenizer, table, window)
+    assert independent_token_items(tokenizer, texts, None, window) == token_items(tokenizer, table.drop(columns="speaker"), window)

@@ -166,22 +166,43 @@ def token_items(tokenizer, table: pd.DataFrame, window: DialogueWindow) -> list[
                 piece = pieces[j][:budget - 1]
                 after.append(piece)
                 budget -= len(piece) + 1
-        ids = [start, *tags[i]]  # without context or tags: [CLS] current [SEP], the frozen encoder's input
-        spans = []
-        for piece in before:
-            spans.append((len(ids), len(ids) + len(piece)))
-            ids += piece + [end]
-        first = len(ids)
-        ids += current
-        focus = (first, len(ids))
-        ids.append(end)
-        for piece in after:
-            ids += piece + [end]
-        item = {"ids": ids, "focus": focus}
-        if any(stop > begin for begin, stop in spans):
-            item["past"] = [(begin, stop) for begin, stop in spans if stop > begin]
-        items.append(item)
+        items.append(_item(start, end, tags[i], before, current, after))
     return items
+
+
+def independent_token_items(tokenizer, texts: Sequence[str], speakers: Sequence[Any] | None,
+                            window: DialogueWindow) -> list[dict[str, Any]]:
+    """``token_items`` for texts that have no context (one-turn dialogues, no tag values): the
+    same items without building a table, the serving path for a lone request."""
+    speakers = speakers if speakers is not None else [None] * len(texts)
+    pieces = tokenizer([turn_text(t, s, window.speakers) for t, s in zip(texts, speakers)],
+                       add_special_tokens=False, truncation=False)["input_ids"]
+    start, end = special_ids(tokenizer)
+    tags = (_tag_ids(tokenizer, pd.DataFrame(index=range(len(texts))), window.tags) if window.tags
+            else [[] for _ in texts])  # every tag reads as unknown
+    return [_item(start, end, tags[i], [], current[:window.max_length - 2 - len(tags[i])], [])
+            for i, current in enumerate(pieces)]
+
+
+def _item(start: int, end: int, tags: list[int], before: list[list[int]], current: list[int],
+          after: list[list[int]]) -> dict[str, Any]:
+    """``[CLS] tags… past [SEP]… current [SEP] future [SEP]…``; without context or tags
+    ``[CLS] current [SEP]``, the frozen encoder's input."""
+    ids = [start, *tags]
+    spans = []
+    for piece in before:
+        spans.append((len(ids), len(ids) + len(piece)))
+        ids += piece + [end]
+    first = len(ids)
+    ids += current
+    focus = (first, len(ids))
+    ids.append(end)
+    for piece in after:
+        ids += piece + [end]
+    item = {"ids": ids, "focus": focus}
+    if any(stop > begin for begin, stop in spans):
+        item["past"] = [(begin, stop) for begin, stop in spans if stop > begin]
+    return item
 
 
 class TokenCollate:
