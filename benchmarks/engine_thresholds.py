@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score
 
+from affectlab.evaluation.metrics import tune_threshold
+
 GRID = np.round(np.arange(0.05, 0.8, 0.025), 3)
 
 
@@ -61,18 +63,15 @@ def from_pipeline(args) -> tuple[str, float, tuple[np.ndarray, ...]]:
     """Dev and test probabilities and labels of a pipeline task on a config's corpus."""
     from affectlab.experiments.config import load_config
     from affectlab.experiments.data import prepare_data
-    from affectlab.experiments.evaluate import pipeline_task
+    from affectlab.experiments.evaluate import split_outputs
     from affectlab.pipeline import Pipeline
 
     pipeline = Pipeline.load(args.pipeline)
-    config = load_config(args.config)
-    data = prepare_data(config, args.data_root, need=("dev", "test"))
-    task = pipeline_task(pipeline, tuple(data.scheme.classes), args.task)
+    data = prepare_data(load_config(args.config), args.data_root, need=("dev", "test"))
     arrays = []
     for split in ("dev", "test"):
-        rows = (data.corpus.table["split"] == split).to_numpy()
-        arrays += [pipeline.predict_outputs([], table=data.corpus.table[rows], progress=True)[task],
-                   np.asarray(data.y)[rows]]
+        task, probs, labels = split_outputs(pipeline, data, split, args.task, progress=True)
+        arrays += [probs, labels]
     threshold = pipeline.tasks[task].threshold
     return f"{args.pipeline}, task {task} on {data.corpus.name}", threshold, tuple(arrays)
 
@@ -101,9 +100,8 @@ def main() -> None:
         test_p, test_y = np.load(args.run / "test_probs.npy")[test_rows], np.load(args.run / "test_labels.npy")[test_rows]
         what, corpus = f"{args.run.name}, {args.corpus}", args.corpus
 
-    one = max(GRID, key=lambda t: f1_score(dev_y, dev_p >= t, average="micro", zero_division=0))
-    per_class = np.array([max(GRID, key=lambda t: f1_score(dev_y[:, c], dev_p[:, c] >= t, zero_division=0))
-                          for c in range(dev_p.shape[1])])
+    one = tune_threshold(dev_y, dev_p, GRID)  # micro-F1 on dev, as runs choose theirs
+    per_class = tune_threshold(dev_y, dev_p, GRID, per_label=True)
     top = test_p >= one
     top[np.arange(len(top)), test_p.argmax(1)] = True
     print(f"{what}: {len(dev_p)} dev / {len(test_p)} test rows")

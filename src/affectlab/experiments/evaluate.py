@@ -39,21 +39,28 @@ def pipeline_task(pipeline, classes: tuple[str, ...], task: str | None = None) -
     return matching[0]
 
 
+def split_outputs(pipeline, data, split: str, task: str | None = None, batch_size: int = 64,
+                  progress: bool = False) -> tuple[str, np.ndarray, np.ndarray]:
+    """The pipeline task matching ``data``'s classes, its outputs on ``split``'s rows (each read
+    with its own context) and their labels."""
+    rows = (data.corpus.table["split"] == split).to_numpy()
+    if not rows.any():
+        raise ConfigError(f"the config's corpus has no {split!r} rows after splitting")
+    name = pipeline_task(pipeline, tuple(data.scheme.classes), task)
+    probs = pipeline.predict_outputs([], batch_size=batch_size, progress=progress, table=data.corpus.table[rows])[name]
+    return name, probs, np.asarray(data.y)[rows]
+
+
 def evaluate_pipeline(pipeline, config: ExperimentConfig, split: str = "test", task: str | None = None,
                       out_dir: str | Path | None = None, data_root: str | Path | None = None,
                       batch_size: int = 64) -> dict[str, Any]:
     """Metrics of ``pipeline`` on ``split`` of the config's corpus (reports under ``out_dir``),
     plus how often each class is predicted beside how often it is true."""
     data = prepare_data(config, data_root, need=(split,))
+    name, probs, y = split_outputs(pipeline, data, split, task, batch_size)
     rows = (data.corpus.table["split"] == split).to_numpy()
-    if not rows.any():
-        raise ConfigError(f"the config's corpus has no {split!r} rows after splitting")
-    name = pipeline_task(pipeline, tuple(data.scheme.classes), task)
     spec = pipeline.tasks[name]
-    table = data.corpus.table[rows]
-    probs = pipeline.predict_outputs([], batch_size=batch_size, table=table)[name]
     multi_label = spec.kind == "multi_label"
-    y = np.asarray(data.y)[rows]
     with tempfile.TemporaryDirectory() as scratch:  # the text report goes to out_dir when given
         report = write_run_report(Path(out_dir or scratch), scheme_classes=spec.scheme.classes,
                                   multi_label=multi_label, y_true=y, probs=probs, split_name=f"{split} ({data.corpus.name})",
